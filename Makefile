@@ -1,0 +1,31 @@
+# `make demo` and `make test` work on a fresh machine: they build .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+# Real services the tests use when CI=true (see tests/conftest.py).
+export STEPLINEAGE_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test venv constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[all,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/steplineage demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+# Re-resolve the pinned set after changing dependencies in pyproject.toml.
+constraints: $(STAMP)
+	$(UV) pip compile --python $(BIN)/python --extra all --extra dev --upgrade pyproject.toml -o constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

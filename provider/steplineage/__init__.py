@@ -1,0 +1,75 @@
+"""steplineage: step-level execution provenance and data lineage for Airflow and Prefect.
+
+Importing the package is cheap (it runs in every task process): names are
+loaded from their modules on first use.
+
+Example:
+    >>> import steplineage as sl
+    >>> sl.ResourceRef("raw", "jan.csv")
+    ResourceRef(name='raw', subpath='jan.csv')
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Catalog": "steplineage.catalog.catalog",
+    "Execution": "steplineage.execution",
+    "LineageBuilder": "steplineage.lineage_builder",
+    "track_pipeline_execution": "steplineage.tracking",
+    "Settings": "steplineage.settings",
+    "Status": "steplineage.status",
+    **{name: "steplineage.models" for name in (
+        "AssetRecord", "DatasetSpec", "ETLMetrics", "EdgeRole", "ExecutionConfig",
+        "ExecutionContext", "ExecutionRecord", "ExecutionResults", "LineageEdgeRecord",
+        "OrchestratorIdentity", "ResourceRecord", "ResourceRef", "ResourceRole", "StatusChange",
+        "WorkflowRecord", "WorkflowType")},
+    **{name: "steplineage.errors" for name in (
+        "AssetPathError", "CatalogError", "CatalogSchemaError", "CatalogURLError",
+        "ChecksumMismatchError", "ConfigurationError", "ExecutionError", "LineageConflictError",
+        "LineageConsistencyError", "LineageError", "MetricsError", "NotFoundError",
+        "ObjectStoreConflictError", "StagingError", "StatusTransitionError", "SteplineageError",
+        "UnknownAssetTableError", "UnknownAssetTypeError", "UnknownResourceError")},
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'steplineage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from steplineage.catalog.catalog import Catalog
+    from steplineage.errors import (AssetPathError, CatalogError, CatalogSchemaError,
+                                    CatalogURLError, ChecksumMismatchError, ConfigurationError,
+                                    ExecutionError, LineageConflictError,
+                                    LineageConsistencyError, LineageError, MetricsError,
+                                    NotFoundError, ObjectStoreConflictError, StagingError,
+                                    StatusTransitionError, SteplineageError,
+                                    UnknownAssetTableError, UnknownAssetTypeError,
+                                    UnknownResourceError)
+    from steplineage.execution import Execution
+    from steplineage.lineage_builder import LineageBuilder
+    from steplineage.models import (AssetRecord, DatasetSpec, EdgeRole, ETLMetrics,
+                                    ExecutionConfig, ExecutionContext, ExecutionRecord,
+                                    ExecutionResults, LineageEdgeRecord, OrchestratorIdentity,
+                                    ResourceRecord, ResourceRef, ResourceRole, StatusChange,
+                                    WorkflowRecord, WorkflowType)
+    from steplineage.settings import Settings
+    from steplineage.status import Status
+    from steplineage.tracking import track_pipeline_execution

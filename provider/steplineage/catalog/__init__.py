@@ -1,0 +1,1 @@
+"""The catalog: ORM tables, engines and migrations, and the :class:`Catalog` API."""

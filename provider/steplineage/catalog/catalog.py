@@ -1,0 +1,490 @@
+"""The catalog: where workflows, executions, resources, assets and lineage are kept.
+
+Example:
+    >>> import steplineage as sl, tempfile
+    >>> cat = sl.Catalog(home=tempfile.mkdtemp())
+    >>> cat.add_resource("raw", uri="file:///data/raw", role="source-data").name
+    'raw'
+    >>> cat.add_workflow("train", workflow_type="script", version="1").name
+    'train'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from steplineage.catalog import engine as engines
+from steplineage.catalog import orm
+from steplineage.catalog.records import (asset_record, edge_record, execution_record,
+                                         resource_record, workflow_record)
+from steplineage.errors import (CatalogError, NotFoundError, UnknownAssetTableError,
+                                UnknownAssetTypeError, UnknownResourceError)
+from steplineage.hashing import HashCache
+from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
+                                LineageEdgeRecord, ResourceRecord, ResourceRef, ResourceRole,
+                                WorkflowRecord, WorkflowType)
+from steplineage.objectstore import ObjectStore
+from steplineage.settings import Settings, get_settings
+from steplineage.staging import check_name
+from steplineage.status import Status
+
+if TYPE_CHECKING:
+    from steplineage.execution import Execution
+    from steplineage.lineage import Lineage
+
+__all__ = ["Catalog"]
+
+_WORKFLOW_NAMESPACE = uuid.UUID("6f1c1b52-5b7e-4d8c-9d0e-2c1e5f7a9b10")
+
+
+class Catalog:
+    """A steplineage catalog.
+
+    Args:
+        url: SQLAlchemy URL; default ``STEPLINEAGE_CATALOG_URL`` or the embedded
+            SQLite at ``$STEPLINEAGE_HOME/catalog.db``.
+        object_store: fsspec URL for asset files; default
+            ``file://$STEPLINEAGE_HOME/objects``.
+        home: overrides ``STEPLINEAGE_HOME``.
+        auto_migrate: upgrade the schema on first use; default True for SQLite,
+            False for servers (run ``steplineage db upgrade`` there).
+        settings: a full :class:`~steplineage.settings.Settings`; the other
+            arguments override it.
+
+    Raises:
+        CatalogURLError: the URL is malformed or unsupported.
+        CatalogSchemaError: a server catalog needs ``steplineage db upgrade``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        object_store: str | None = None,
+        home: str | Path | None = None,
+        auto_migrate: bool | None = None,
+        settings: Settings | None = None,
+    ):
+        base = settings or get_settings(home=home)
+        updates = {k: v for k, v in {"catalog_url": url, "object_store": object_store,
+                                     "home": Path(home) if home else None}.items() if v}
+        self.settings = base.model_copy(update=updates)
+        self.url = engines.normalise_url(self.settings.resolved_catalog_url())
+        self.engine = engines.create_catalog_engine(self.url)
+        migrate = auto_migrate if auto_migrate is not None else self.engine.dialect.name == "sqlite"
+        if migrate:
+            engines.upgrade(self.engine)
+        else:
+            engines.check_schema(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._object_store: ObjectStore | None = None
+        self._hash_cache: HashCache | None = None
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- plumbing -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @property
+    def object_store(self) -> ObjectStore:
+        """The content-addressed store holding asset files."""
+        if self._object_store is None:
+            self._object_store = ObjectStore(self.settings.resolved_object_store(),
+                                             self.settings.progress_min_bytes)
+        return self._object_store
+
+    @property
+    def hash_cache(self) -> HashCache:
+        """The per-host cache of file digests."""
+        if self._hash_cache is None:
+            self._hash_cache = HashCache(self.settings.home.expanduser() / "hashcache.db")
+        return self._hash_cache
+
+    @property
+    def lineage(self) -> Lineage:
+        """Lineage queries over this catalog (upstream, downstream, ...)."""
+        from steplineage.lineage import Lineage
+
+        return Lineage(self)
+
+    def close(self) -> None:
+        """Release database connections and the hash cache."""
+        self.engine.dispose()
+        if self._hash_cache is not None:
+            self._hash_cache.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- workflows ----------------------------------------------------------------
+
+    def add_workflow(
+        self,
+        name: str,
+        workflow_type: WorkflowType | str = WorkflowType.script,
+        url: str | None = None,
+        version: str | None = None,
+        description: str = "",
+        source: str | Path | None = None,
+        active: bool = True,
+    ) -> WorkflowRecord:
+        """Register the code that executions run (idempotent for identical arguments).
+
+        Args:
+            source: a source file; records its sha256 and, inside a git checkout,
+                ``url`` as remote/blob/commit/path, ``version`` as the commit and
+                whether the tree was dirty.
+
+        Example:
+            >>> cat.add_workflow("etl", "script", version="2").version  # doctest: +SKIP
+            '2'
+        """
+        workflow_type = WorkflowType(workflow_type).value
+        checksum = dirty = None
+        if source is not None:
+            from steplineage.gitinfo import source_info
+
+            info = source_info(source)
+            checksum, dirty = info.checksum, info.dirty
+            url = url or info.url
+            version = version or (info.commit[:12] if info.commit else None)
+        key = "\0".join(str(p) for p in (name, workflow_type, version, url, checksum))
+        wf_id = str(uuid.uuid5(_WORKFLOW_NAMESPACE, key))
+        with self.session() as s:
+            row = s.get(orm.Workflow, wf_id)
+            if row is None:
+                row = orm.Workflow(id=wf_id, name=name, workflow_type=workflow_type,
+                                   version=version, url=url, checksum=checksum,
+                                   description=description, active=active, dirty=dirty)
+                s.add(row)
+            return workflow_record(row)
+
+    def get_workflow(self, name_or_id: str) -> WorkflowRecord:
+        """The workflow with this id, or the newest one with this name.
+
+        Raises:
+            NotFoundError: no such workflow.
+        """
+        with self.session() as s:
+            row = s.get(orm.Workflow, name_or_id) or s.scalars(
+                select(orm.Workflow).where(orm.Workflow.name == name_or_id)
+                .order_by(orm.Workflow.created_at.desc()).limit(1)).first()
+            if row is None:
+                raise NotFoundError(f"no workflow named {name_or_id!r}: add it with "
+                                    f"cat.add_workflow({name_or_id!r}, workflow_type='script')")
+            return workflow_record(row)
+
+    def set_workflow_active(self, name: str, active: bool) -> None:
+        """Switch every version of a workflow on or off (off: executions are skipped)."""
+        with self.session() as s:
+            rows = s.scalars(select(orm.Workflow).where(orm.Workflow.name == name)).all()
+            if not rows:
+                raise NotFoundError(f"no workflow named {name!r}")
+            for row in rows:
+                row.active = active
+
+    # -- resources ----------------------------------------------------------------
+
+    def add_resource(self, name: str, uri: str | Path, role: ResourceRole | str,
+                     description: str = "") -> ResourceRecord:
+        """Register a named location; a local directory may be given as a path.
+
+        Re-adding the same name with the same URI returns the existing record.
+
+        Raises:
+            CatalogError: the name is taken by a resource with another URI.
+        """
+        ResourceRef(name)  # validates the name
+        role = ResourceRole(role).value
+        uri = Path(uri).absolute().as_uri() if isinstance(uri, Path) or str(uri).startswith("/") \
+            else str(uri).rstrip("/")
+        with self.session() as s:
+            row = s.scalars(select(orm.Resource).where(orm.Resource.name == name)).first()
+            if row is not None:
+                if row.uri != uri:
+                    raise CatalogError(f"resource {name!r} is already registered at {row.uri}; "
+                                       "choose another name")
+                return resource_record(row)
+            row = orm.Resource(id=orm.new_id(), name=name, uri=uri, role=role,
+                               description=description)
+            s.add(row)
+            return resource_record(row)
+
+    def get_resource(self, name: str) -> ResourceRecord:
+        """A registered resource by name.
+
+        Raises:
+            UnknownResourceError: nothing is registered under this name.
+        """
+        with self.session() as s:
+            row = s.scalars(select(orm.Resource).where(orm.Resource.name == name)).first()
+            if row is None:
+                raise UnknownResourceError(
+                    f"unknown resource {name!r}: register it first with "
+                    f"cat.add_resource({name!r}, uri='file:///path/to/dir', role='source-data')")
+            return resource_record(row)
+
+    def list_resources(self) -> list[ResourceRecord]:
+        """Every registered resource, by name."""
+        with self.session() as s:
+            return [resource_record(r) for r in
+                    s.scalars(select(orm.Resource).order_by(orm.Resource.name))]
+
+    def resolve_ref(self, ref_or_path: ResourceRef | str | Path) -> ResourceRef:
+        """The ref for a ref or a local path (the innermost resource containing it).
+
+        Raises:
+            UnknownResourceError: the resource name is unknown, or no resource
+                contains the path.
+        """
+        if isinstance(ref_or_path, ResourceRef):
+            self.get_resource(ref_or_path.name)
+            return ref_or_path
+        path = Path(ref_or_path).absolute()
+        best: tuple[int, ResourceRef] | None = None
+        for res in self.list_resources():
+            root = _local_root(res.uri)
+            if root is None:
+                continue
+            try:
+                rel = path.relative_to(root)
+            except ValueError:
+                continue
+            depth = len(root.parts)
+            if best is None or depth > best[0]:
+                best = (depth, ResourceRef(res.name, rel.as_posix() if rel.parts else None))
+        if best is None:
+            raise UnknownResourceError(
+                f"no registered resource contains {path}: register its directory first, e.g. "
+                f"cat.add_resource('data', uri='{path.parent.as_uri()}', role='source-data')")
+        return best[1]
+
+    def ref_local_path(self, ref: ResourceRef) -> Path | None:
+        """Where a ref lives on this machine, or None for non-file resources."""
+        root = _local_root(self.get_resource(ref.name).uri)
+        if root is None:
+            return None
+        return root / ref.subpath if ref.subpath else root
+
+    # -- vocabulary and assets ----------------------------------------------------
+
+    def create_asset_table(self, name: str, description: str = "") -> str:
+        """Create an asset table such as ``Model`` or ``Image`` (idempotent)."""
+        check_name("asset table", name)
+        with self.session() as s:
+            if s.get(orm.AssetTable, name) is None:
+                s.add(orm.AssetTable(name=name, description=description))
+        return name
+
+    def list_asset_tables(self) -> dict[str, str]:
+        """Asset table names with their descriptions."""
+        with self.session() as s:
+            return {t.name: t.description for t in
+                    s.scalars(select(orm.AssetTable).order_by(orm.AssetTable.name))}
+
+    def add_asset_type(self, name: str, description: str = "") -> str:
+        """Add a term to the ``Asset_Type`` vocabulary (idempotent)."""
+        check_name("asset type", name)
+        with self.session() as s:
+            if s.get(orm.AssetType, name) is None:
+                s.add(orm.AssetType(name=name, description=description))
+        return name
+
+    def list_asset_types(self) -> dict[str, str]:
+        """Asset-type terms with their descriptions."""
+        with self.session() as s:
+            return {t.name: t.description for t in
+                    s.scalars(select(orm.AssetType).order_by(orm.AssetType.name))}
+
+    def check_asset_table(self, name: str) -> None:
+        """Raise :class:`UnknownAssetTableError` unless the table exists."""
+        check_name("asset table", name)
+        with self.session() as s:
+            if s.get(orm.AssetTable, name) is None:
+                raise UnknownAssetTableError(
+                    f"unknown asset table {name!r}: create it with "
+                    f"cat.create_asset_table({name!r}, description='...')")
+
+    def check_asset_types(self, names: Sequence[str]) -> None:
+        """Raise :class:`UnknownAssetTypeError` naming every unknown term."""
+        with self.session() as s:
+            missing = [n for n in names if s.get(orm.AssetType, n) is None]
+        if missing:
+            raise UnknownAssetTypeError(
+                f"unknown asset type(s) {', '.join(map(repr, missing))}: add them with "
+                + "; ".join(f"cat.add_asset_type({m!r}, description='...')" for m in missing))
+
+    def get_asset(self, asset_id: str) -> AssetRecord:
+        """An asset by id.
+
+        Raises:
+            NotFoundError: no such asset.
+        """
+        with self.session() as s:
+            row = s.get(orm.Asset, asset_id)
+            if row is None:
+                raise NotFoundError(f"no asset with id {asset_id!r}")
+            return asset_record(row)
+
+    def list_assets(self, asset_table: str | None = None,
+                    asset_type: str | None = None) -> list[AssetRecord]:
+        """Assets, optionally of one table and/or carrying one asset type."""
+        query = select(orm.Asset).order_by(orm.Asset.created_at, orm.Asset.filename)
+        if asset_table is not None:
+            self.check_asset_table(asset_table)
+            query = query.where(orm.Asset.asset_table == asset_table)
+        if asset_type is not None:
+            query = query.join(orm.AssetTypeLink).where(orm.AssetTypeLink.type_name == asset_type)
+        with self.session() as s:
+            return [asset_record(a) for a in s.scalars(query)]
+
+    # -- datasets and agents ------------------------------------------------------
+
+    def create_dataset(self, name: str, description: str = "") -> str:
+        """Create a dataset (a named, versioned collection of assets and refs)."""
+        check_name("dataset", name)
+        with self.session() as s:
+            if s.scalars(select(orm.Dataset).where(orm.Dataset.name == name)).first() is None:
+                s.add(orm.Dataset(id=orm.new_id(), name=name, description=description))
+        return name
+
+    def add_dataset_version(self, name: str, members: Sequence[str | ResourceRef],
+                            description: str = "") -> int:
+        """Freeze a new version of a dataset with these members; returns its number.
+
+        Members are asset ids or refs; a ref is pinned to the version it holds now.
+        """
+        from steplineage.versions import current_version
+
+        with self.session() as s:
+            ds = s.scalars(select(orm.Dataset).where(orm.Dataset.name == name)).first()
+            if ds is None:
+                raise NotFoundError(f"no dataset {name!r}: create it with "
+                                    f"cat.create_dataset({name!r})")
+            latest = s.scalars(select(orm.DatasetVersion.version)
+                               .where(orm.DatasetVersion.dataset_id == ds.id)
+                               .order_by(orm.DatasetVersion.version.desc()).limit(1)).first()
+            dv = orm.DatasetVersion(id=orm.new_id(), dataset_id=ds.id, version=(latest or 0) + 1,
+                                    description=description)
+            s.add(dv)
+            for member in members:
+                if isinstance(member, ResourceRef):
+                    version = current_version(self, s, self.resolve_ref(member))
+                    s.add(orm.DatasetMember(dataset_version_id=dv.id, version_id=version.id))
+                else:
+                    if s.get(orm.Asset, member) is None:
+                        raise NotFoundError(f"dataset member {member!r} is not an asset id")
+                    s.add(orm.DatasetMember(dataset_version_id=dv.id, asset_id=member))
+            return dv.version
+
+    def add_agent(self, name: str, kind: str = "person", description: str = "") -> str:
+        """Register a person, organisation or service account; returns its id."""
+        if kind not in ("person", "organisation", "service"):
+            raise CatalogError(f"agent kind {kind!r} must be person, organisation or service")
+        with self.session() as s:
+            row = s.scalars(select(orm.Agent).where(orm.Agent.name == name)).first()
+            if row is None:
+                row = orm.Agent(id=orm.new_id(), name=name, kind=kind, description=description)
+                s.add(row)
+            return row.id
+
+    # -- executions ---------------------------------------------------------------
+
+    def create_execution(self, config: ExecutionConfig | None = None, **kwargs: Any) -> Execution:
+        """Create an execution, stage its inputs, and return it (a context manager).
+
+        Inputs are hashed, assets and dataset members downloaded and verified
+        into the working dir before this returns; a bad input fails here, before
+        any user code runs.
+
+        Example:
+            >>> with cat.create_execution(sl.ExecutionConfig(workflow="train")) as exe:  # doctest: +SKIP
+            ...     exe.log_metrics({"acc": 0.9})
+        """
+        from steplineage.execution import Execution
+
+        config = config or ExecutionConfig(**kwargs)
+        return Execution.create(self, config)
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        """One execution with its status history.
+
+        Raises:
+            NotFoundError: no such execution.
+        """
+        with self.session() as s:
+            row = s.get(orm.Execution, execution_id)
+            if row is None:
+                raise NotFoundError(f"no execution with id {execution_id!r}")
+            return execution_record(row)
+
+    def list_executions(
+        self,
+        workflow: str | None = None,
+        status: Status | str | None = None,
+        parent_id: str | None = None,
+        dag_id: str | None = None,
+        limit: int | None = 100,
+    ) -> list[ExecutionRecord]:
+        """Executions, newest first, filtered by workflow name, status, parent or DAG."""
+        query = select(orm.Execution).order_by(orm.Execution.created_at.desc(),
+                                               orm.Execution.id)
+        if workflow is not None:
+            query = query.join(orm.Workflow).where(orm.Workflow.name == workflow)
+        if status is not None:
+            query = query.where(orm.Execution.status == Status(status).value)
+        if parent_id is not None:
+            query = query.where(orm.Execution.parent_id == parent_id)
+        if dag_id is not None:
+            query = query.where(orm.Execution.dag_id == dag_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.session() as s:
+            return [execution_record(r) for r in s.scalars(query)]
+
+    def list_edges(self, execution_id: str | None = None,
+                   role: EdgeRole | str | None = None) -> list[LineageEdgeRecord]:
+        """Lineage edges, optionally of one execution and/or one role."""
+        query = select(orm.LineageEdge).order_by(orm.LineageEdge.created_at, orm.LineageEdge.id)
+        if execution_id is not None:
+            query = query.where(orm.LineageEdge.execution_id == execution_id)
+        if role is not None:
+            query = query.where(orm.LineageEdge.role == EdgeRole(role).value)
+        with self.session() as s:
+            resources = {r.id: r.name for r in s.scalars(select(orm.Resource))}
+            versions: dict[str, str] = {}
+            edges = list(s.scalars(query))
+            ids = {e.version_id for e in edges if e.version_id}
+            if ids:
+                versions = {v.id: v.hash for v in
+                            s.scalars(select(orm.Version).where(orm.Version.id.in_(ids)))}
+            return [edge_record(e, resources, versions) for e in edges]
+
+
+def _local_root(uri: str) -> Path | None:
+    if uri.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(uri).path))
+    return None
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    return isinstance(exc, IntegrityError)

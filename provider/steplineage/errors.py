@@ -1,0 +1,151 @@
+"""Every error steplineage raises on purpose.
+
+All of them derive from :class:`SteplineageError`, so one ``except`` catches
+them all; each subclass names one kind of problem and its message says what
+to do about it::
+
+    SteplineageError
+    ├── ConfigurationError            bad settings, missing extra
+    │   └── CatalogURLError           malformed or unsupported catalog URL
+    ├── CatalogError                  the catalog cannot do what was asked
+    │   ├── CatalogSchemaError        schema older than this code: run `steplineage db upgrade`
+    │   └── NotFoundError             unknown workflow / execution / resource / asset / dataset
+    │       ├── UnknownResourceError
+    │       ├── UnknownAssetTableError
+    │       └── UnknownAssetTypeError
+    ├── ExecutionError                misuse of an execution
+    │   └── StatusTransitionError     e.g. completed -> running
+    ├── StagingError                  moving files in or out
+    │   ├── AssetPathError            a name that would escape the working dir
+    │   ├── ChecksumMismatchError     staged content differs from its recorded hash
+    │   └── ObjectStoreConflictError  different content under one object-store key
+    ├── LineageError
+    │   ├── LineageConsistencyError   inputs depend on two versions of one ref
+    │   └── LineageConflictError      independent steps write overlapping refs
+    └── MetricsError                  e.g. negative ETL counts
+
+Example:
+    >>> import steplineage as sl
+    >>> issubclass(sl.AssetPathError, sl.SteplineageError)
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "AssetPathError",
+    "CatalogError",
+    "CatalogSchemaError",
+    "CatalogURLError",
+    "ChecksumMismatchError",
+    "ConfigurationError",
+    "ExecutionError",
+    "LineageConflictError",
+    "LineageConsistencyError",
+    "LineageError",
+    "MetricsError",
+    "NotFoundError",
+    "ObjectStoreConflictError",
+    "StagingError",
+    "StatusTransitionError",
+    "SteplineageError",
+    "UnknownAssetTableError",
+    "UnknownAssetTypeError",
+    "UnknownResourceError",
+]
+
+
+class SteplineageError(Exception):
+    """Base class of every error steplineage raises on purpose."""
+
+
+class ConfigurationError(SteplineageError, ValueError):
+    """A setting is wrong or an optional dependency is missing."""
+
+
+class CatalogURLError(ConfigurationError):
+    """The catalog URL cannot be parsed or names an unsupported database."""
+
+
+class CatalogError(SteplineageError):
+    """The catalog cannot carry out the request."""
+
+
+class CatalogSchemaError(CatalogError):
+    """The catalog's schema is not the one this version of steplineage expects."""
+
+
+class NotFoundError(CatalogError, LookupError):
+    """Something asked for by name or id is not in the catalog."""
+
+
+class UnknownResourceError(NotFoundError):
+    """A resource name (or a local path) that no registered resource covers."""
+
+
+class UnknownAssetTableError(NotFoundError):
+    """An asset table that was never created with ``Catalog.create_asset_table``."""
+
+
+class UnknownAssetTypeError(NotFoundError):
+    """An asset type that is not a term of the asset-type vocabulary."""
+
+
+class ExecutionError(SteplineageError):
+    """An execution was used in a way its life cycle does not allow."""
+
+
+class StatusTransitionError(ExecutionError):
+    """A status change the execution state machine forbids."""
+
+    def __init__(self, execution_id: str, current: str, requested: str, allowed: list[str]):
+        self.execution_id = execution_id
+        self.current = current
+        self.requested = requested
+        super().__init__(
+            f"execution {execution_id}: cannot go from {current!r} to {requested!r}; "
+            f"from {current!r} the allowed next statuses are: {', '.join(allowed) or 'none (final)'}"
+        )
+
+
+class StagingError(SteplineageError):
+    """Files could not be staged into or out of an execution."""
+
+
+class AssetPathError(StagingError, ValueError):
+    """An asset or file name that would place a file outside its directory."""
+
+
+class ChecksumMismatchError(StagingError):
+    """Content read back does not hash to the value the catalog recorded."""
+
+    def __init__(self, what: str, path: Path | str, expected: str, actual: str):
+        self.path = str(path)
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"checksum mismatch for {what} at {path}: expected sha256 {expected}, got {actual}. "
+            "The stored copy was changed or corrupted; restore it or re-register the asset."
+        )
+
+
+class ObjectStoreConflictError(StagingError):
+    """An object-store key already holds different content."""
+
+
+class LineageError(SteplineageError):
+    """The lineage a step declares is not coherent."""
+
+
+class LineageConsistencyError(LineageError):
+    """A step depends, directly or transitively, on two versions of one ref."""
+
+
+class LineageConflictError(LineageError):
+    """Two independent steps of one parent execution write overlapping refs."""
+
+
+class MetricsError(SteplineageError, ValueError):
+    """Metrics that cannot be right, such as a negative row count."""

@@ -1,0 +1,158 @@
+"""Content hashes: sha256 (+ md5 and length) in one streaming pass, cached.
+
+Files are read in fixed-size chunks, so memory stays constant however large
+they are. A directory's hash is a Merkle hash over its sorted relative paths,
+so renaming, adding or changing any file changes it. Hashes are cached by
+``(path, size, mtime_ns, inode)``: an unchanged file is never read twice.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_text("hi")
+    >>> hash_path(p).sha256[:12]
+    '8f434346648f'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["CHUNK_SIZE", "Digest", "HashCache", "copy_and_hash", "hash_path"]
+
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a file or directory hashes to."""
+
+    sha256: str
+    md5: str
+    length: int
+
+
+def copy_and_hash(
+    src: BinaryIO,
+    dst: BinaryIO | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Digest:
+    """Read ``src`` to the end once, hashing it and (optionally) copying it to ``dst``.
+
+    Example:
+        >>> import io
+        >>> copy_and_hash(io.BytesIO(b"abc")).length
+        3
+    """
+    sha, md5, length = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    while chunk := src.read(CHUNK_SIZE):
+        sha.update(chunk)
+        md5.update(chunk)
+        length += len(chunk)
+        if dst is not None:
+            dst.write(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return Digest(sha.hexdigest(), md5.hexdigest(), length)
+
+
+class HashCache:
+    """A small per-host SQLite table of file digests keyed by stat identity.
+
+    Args:
+        path: the cache file (``$STEPLINEAGE_HOME/hashcache.db``), or None to
+            keep nothing between calls.
+    """
+
+    def __init__(self, path: Path | None):
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
+                                         isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS digests (path TEXT, size INTEGER, mtime_ns INTEGER,"
+                " inode INTEGER, sha256 TEXT, md5 TEXT, PRIMARY KEY (path, size, mtime_ns, inode))"
+            )
+
+    def lookup(self, path: Path, st: os.stat_result) -> Digest | None:
+        """The cached digest of ``path`` if its stat identity is unchanged."""
+        if self._conn is None:
+            return None
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT sha256, md5 FROM digests WHERE path=? AND size=? AND mtime_ns=? AND inode=?",
+                (str(path), st.st_size, st.st_mtime_ns, st.st_ino),
+            ).fetchone()
+        return Digest(row[0], row[1], st.st_size) if row else None
+
+    def store(self, path: Path, st: os.stat_result, digest: Digest) -> None:
+        """Remember ``digest`` for ``path`` at its current stat identity."""
+        if self._conn is None:
+            return
+        with self._lock:
+            self._conn.execute("DELETE FROM digests WHERE path=?", (str(path),))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?)",
+                (str(path), st.st_size, st.st_mtime_ns, st.st_ino, digest.sha256, digest.md5),
+            )
+
+    def close(self) -> None:
+        """Close the cache file."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+_NO_CACHE = HashCache(None)
+
+
+def _hash_file(path: Path, cache: HashCache) -> Digest:
+    st = path.stat()
+    cached = cache.lookup(path, st)
+    if cached is not None:
+        return cached
+    with path.open("rb") as fh:
+        digest = copy_and_hash(fh)
+    # Only cache if the file did not change while we read it.
+    if path.stat().st_mtime_ns == st.st_mtime_ns:
+        cache.store(path, st, digest)
+    return digest
+
+
+def hash_path(path: Path | str, cache: HashCache | None = None) -> Digest:
+    """Digest of a file, or the Merkle digest of a directory tree.
+
+    For a directory, ``sha256`` is the hash of the lines
+    ``"<relative posix path>\\0<file sha256>\\n"`` in sorted order (symlinks
+    contribute their target text, not what they point to); ``md5`` is computed
+    over the same lines; ``length`` is the total size of the files.
+    """
+    path = Path(path).absolute()
+    cache = cache or _NO_CACHE
+    if not path.is_dir():
+        return _hash_file(path, cache)
+    tree_sha, tree_md5, total = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    entries: list[tuple[str, Path]] = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            full = Path(root, name)
+            entries.append((full.relative_to(path).as_posix(), full))
+    for rel, full in sorted(entries):
+        if full.is_symlink():
+            leaf = "link:" + os.readlink(full)
+        else:
+            digest = _hash_file(full, cache)
+            leaf, total = digest.sha256, total + digest.length
+        line = f"{rel}\0{leaf}\n".encode()
+        tree_sha.update(line)
+        tree_md5.update(line)
+    return Digest(tree_sha.hexdigest(), tree_md5.hexdigest(), total)

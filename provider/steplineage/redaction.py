@@ -1,0 +1,59 @@
+"""Secrets never reach the catalog: parameter values under secret-looking keys are masked.
+
+Example:
+    >>> redact({"db_password": "hunter2", "gamma": 0.1, "conn": {"api_key": "k"}}, ["password", "api_key"])
+    {'db_password': '***', 'gamma': 0.1, 'conn': {'api_key': '***'}}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["REDACTED", "jsonable", "redact"]
+
+REDACTED = "***"
+
+
+def redact(value: Any, keys: Iterable[str], secrets: Iterable[str] = ()) -> Any:
+    """Copy of ``value`` with secret keys and known secret strings masked.
+
+    Args:
+        value: parameters (nested dicts/lists allowed).
+        keys: substrings of key names whose values are secret (case-insensitive).
+        secrets: literal secret values to mask wherever they appear in strings
+            (e.g. the values Airflow's secrets masker knows).
+    """
+    lowered = [k.lower() for k in keys]
+    secret_values = [s for s in secrets if s and len(s) >= 3]
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {
+                k: REDACTED if any(w in str(k).lower() for w in lowered) else walk(v)
+                for k, v in item.items()
+            }
+        if isinstance(item, (list, tuple)):
+            return [walk(v) for v in item]
+        if isinstance(item, str):
+            for secret in secret_values:
+                item = item.replace(secret, REDACTED)
+        return item
+
+    return walk(value)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` converted to what JSON can hold (unknown objects become their repr)."""
+    return json.loads(json.dumps(value, default=_fallback))
+
+
+def _fallback(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    return repr(obj)

@@ -1,0 +1,172 @@
+"""``@track_pipeline_execution``: a plain function becomes a tracked execution (Watcher's shape).
+
+The function runs inside an execution; if its workflow is inactive it does
+not run at all and the execution is recorded as ``skipped``. It may return
+:class:`ETLMetrics` (or a subclass), which are validated and logged; callers
+get :class:`ExecutionResults` back. A parameter annotated with
+:class:`ExecutionContext` receives the execution's ids and watermarks.
+
+Example:
+    >>> import steplineage as sl, tempfile
+    >>> cat = sl.Catalog(home=tempfile.mkdtemp())
+    >>> @sl.track_pipeline_execution(workflow="load_orders", catalog=cat)
+    ... def load(ctx: sl.ExecutionContext) -> sl.ETLMetrics:
+    ...     return sl.ETLMetrics(inserts=10, total_rows=10)
+    >>> load().metrics.inserts
+    10
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from steplineage.errors import ConfigurationError, MetricsError
+from steplineage.models import (ETLMetrics, ExecutionConfig, ExecutionContext, ExecutionResults,
+                                InputSpec, WorkflowRecord)
+from steplineage.status import Status
+
+if TYPE_CHECKING:
+    from steplineage.catalog.catalog import Catalog
+    from steplineage.execution import Execution
+
+__all__ = ["track_pipeline_execution"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _context_parameter(fn: Callable[..., Any]) -> str | None:
+    """The name of ``fn``'s parameter annotated with ExecutionContext, if any."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolved forward references: fall back to raw annotations
+        hints = {k: v for k, v in getattr(fn, "__annotations__", {}).items()}
+    for name, hint in hints.items():
+        if name != "return" and (hint is ExecutionContext or hint == "ExecutionContext"
+                                 or getattr(hint, "__name__", None) == "ExecutionContext"):
+            return name
+    return None
+
+
+def _check_metrics(fn_name: str, result: Any) -> ETLMetrics | None:
+    if result is None or isinstance(result, ETLMetrics):
+        return result
+    raise MetricsError(f"{fn_name} returned {type(result).__name__}; a tracked pipeline returns "
+                       "sl.ETLMetrics(inserts=..., total_rows=...) or None")
+
+
+def _workflow(cat: Catalog, name: str) -> WorkflowRecord:
+    try:
+        return cat.get_workflow(name)
+    except LookupError:
+        return cat.add_workflow(name)
+
+
+def track_pipeline_execution(
+    workflow: str | WorkflowRecord,
+    catalog: Catalog | None = None,
+    *,
+    active: bool | None = None,
+    parent_execution_id: str | None = None,
+    watermark: Any = None,
+    next_watermark: Any = None,
+    inputs: Sequence[InputSpec] = (),
+    outputs: Sequence[InputSpec] = (),
+    parameters: dict[str, Any] | None = None,
+    description: str = "",
+) -> Callable[[Callable[P, Any]], Callable[P, ExecutionResults | Awaitable[ExecutionResults]]]:
+    """Track every call of the decorated function as one execution.
+
+    Args:
+        workflow: workflow name (created as a script workflow if new) or record.
+        catalog: the catalog; default ``sl.Catalog()`` made at first call.
+        active: override the workflow's active flag (False: skip, do not run).
+        parent_execution_id: make each call a child of this execution.
+        watermark: where this run starts; ``next_watermark``: where the next starts.
+        inputs, outputs: refs or local paths the function reads and writes.
+        parameters: extra parameters to record (call arguments are recorded too).
+
+    Raises:
+        ConfigurationError: at decoration time, if used without arguments.
+    """
+    if callable(workflow) and not isinstance(workflow, (str, WorkflowRecord)):
+        raise ConfigurationError(
+            "track_pipeline_execution needs arguments: use "
+            "@sl.track_pipeline_execution(workflow='etl') (with parentheses)")
+
+    def decorator(fn: Callable[P, Any]) -> Callable[P, Any]:
+        ctx_name = _context_parameter(fn)
+        signature = inspect.signature(fn)
+        state: dict[str, Catalog] = {}
+
+        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Execution:
+            cat = catalog
+            if cat is None:
+                if "cat" not in state:
+                    from steplineage.catalog.catalog import Catalog
+
+                    state["cat"] = Catalog()
+                cat = state["cat"]
+            try:
+                bound = signature.bind_partial(*args, **kwargs)
+                call_params = {k: v for k, v in bound.arguments.items() if k != ctx_name}
+            except TypeError:
+                call_params = {}
+            config = ExecutionConfig(
+                workflow=workflow, name=getattr(fn, "__name__", None) if isinstance(
+                    workflow, WorkflowRecord) else None,
+                parent_execution_id=parent_execution_id, watermark=watermark,
+                next_watermark=next_watermark, inputs=list(inputs), outputs=list(outputs),
+                parameters={**call_params, **(parameters or {})}, description=description)
+            if active is not None:
+                # The flag given here wins over the catalog's, for this call only.
+                wf = workflow if isinstance(workflow, WorkflowRecord) else _workflow(cat, workflow)
+                config = config.model_copy(update={"workflow": wf.model_copy(
+                    update={"active": active})})
+            return cat.create_execution(config)
+
+        def context(exe: Execution) -> ExecutionContext:
+            return ExecutionContext(execution_id=exe.id, workflow=exe.workflow.name,
+                                    watermark=exe.config.watermark,
+                                    next_watermark=exe.config.next_watermark,
+                                    parent_execution_id=exe.parent_id, execution=exe)
+
+        def finish(exe: Execution, result: Any) -> ExecutionResults:
+            return ExecutionResults(execution_id=exe.id, status=exe.status, metrics=result)
+
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> ExecutionResults:
+                exe = start(args, kwargs)
+                if exe.status is Status.skipped:
+                    return finish(exe, None)
+                with exe:
+                    if ctx_name:
+                        kwargs[ctx_name] = context(exe)
+                    metrics = _check_metrics(fn.__name__, await fn(*args, **kwargs))
+                    if metrics is not None:
+                        exe.log_metrics(metrics.model_dump(exclude_none=True))
+                return finish(exe, metrics)
+
+            return async_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> ExecutionResults:
+            exe = start(args, kwargs)
+            if exe.status is Status.skipped:
+                return finish(exe, None)
+            with exe:
+                if ctx_name:
+                    kwargs[ctx_name] = context(exe)
+                metrics = _check_metrics(fn.__name__, fn(*args, **kwargs))
+                if metrics is not None:
+                    exe.log_metrics(metrics.model_dump(exclude_none=True))
+            return finish(exe, metrics)
+
+        return wrapper
+
+    return decorator

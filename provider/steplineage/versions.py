@@ -1,0 +1,77 @@
+"""What a ref holds right now: a content hash when it can be read, a placeholder otherwise.
+
+A ref inside a local file resource is hashed (files by content, directories
+as a Merkle tree). A ref whose content steplineage cannot read (a table, a
+remote prefix) gets a placeholder: the version most recently written to it by a
+completed execution, or one stable "initial" placeholder per ref, so that
+readers and writers of the same table still meet in the lineage graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from steplineage.catalog import orm
+from steplineage.hashing import Digest, hash_path
+from steplineage.models import ResourceRef
+
+if TYPE_CHECKING:
+    from steplineage.catalog.catalog import Catalog
+
+__all__ = ["current_version", "get_or_create_version", "local_digest", "placeholder_hash"]
+
+
+def placeholder_hash(ref: ResourceRef, tag: str) -> str:
+    """A stable placeholder version id for ``ref`` (``placeholder:<16 hex>``)."""
+    return "placeholder:" + hashlib.sha256(f"{ref}\0{tag}".encode()).hexdigest()[:16]
+
+
+def get_or_create_version(session: Session, resource_id: str, subpath: str | None, hash_: str,
+                          kind: str, length: int | None) -> orm.Version:
+    """The version row for (ref, hash), created if new."""
+    sub = subpath or ""
+    row = session.scalars(select(orm.Version).where(
+        orm.Version.resource_id == resource_id, orm.Version.subpath == sub,
+        orm.Version.hash == hash_)).first()
+    if row is None:
+        row = orm.Version(id=orm.new_id(), resource_id=resource_id, subpath=sub, hash=hash_,
+                          kind=kind, length=length)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def local_digest(catalog: Catalog, ref: ResourceRef) -> Digest | None:
+    """The content digest of a ref on this machine, or None if it can't be read here.
+
+    Done outside any transaction: hashing a large tree must not hold the catalog.
+    """
+    path = catalog.ref_local_path(ref)
+    if path is None or not path.exists():
+        return None
+    return hash_path(path, catalog.hash_cache)
+
+
+def current_version(catalog: Catalog, session: Session, ref: ResourceRef,
+                    digest: Digest | None = None) -> orm.Version:
+    """The version ``ref`` holds now: its content hash (``digest``, or computed
+    here), else the newest valid version written to it, else its initial placeholder."""
+    resource = catalog.get_resource(ref.name)
+    digest = digest or local_digest(catalog, ref)
+    if digest is not None:
+        return get_or_create_version(session, resource.id, ref.subpath, digest.sha256, "sha256",
+                                     digest.length)
+    latest = session.scalars(
+        select(orm.Version).join(orm.LineageEdge, orm.LineageEdge.version_id == orm.Version.id)
+        .where(orm.Version.resource_id == resource.id,
+               orm.Version.subpath == (ref.subpath or ""),
+               orm.LineageEdge.role == "output", orm.LineageEdge.valid.is_(True))
+        .order_by(orm.LineageEdge.created_at.desc()).limit(1)).first()
+    if latest is not None:
+        return latest
+    return get_or_create_version(session, resource.id, ref.subpath,
+                                 placeholder_hash(ref, "initial"), "placeholder", None)
