@@ -34,7 +34,7 @@ _EXPORTS: dict[str, str] = {
         "ChecksumMismatchError", "ConfigurationError", "ExecutionError", "LineageConflictError",
         "LineageConsistencyError", "LineageError", "MetricsError", "NotFoundError",
         "ObjectStoreConflictError", "StagingError", "StatusTransitionError", "SteplineageError",
-        "UnknownAssetTableError", "UnknownAssetTypeError", "UnknownResourceError")},
+        "TrackingError", "UnknownAssetTableError", "UnknownAssetTypeError", "UnknownResourceError")},
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                                     LineageConsistencyError, LineageError, MetricsError,
                                     NotFoundError, ObjectStoreConflictError, StagingError,
                                     StatusTransitionError, SteplineageError,
-                                    UnknownAssetTableError, UnknownAssetTypeError,
+                                    TrackingError, UnknownAssetTableError, UnknownAssetTypeError,
                                     UnknownResourceError)
     from steplineage.execution import Execution
     from steplineage.lineage_builder import LineageBuilder

@@ -22,7 +22,8 @@ to do about it::
     ├── LineageError
     │   ├── LineageConsistencyError   inputs depend on two versions of one ref
     │   └── LineageConflictError      independent steps write overlapping refs
-    └── MetricsError                  e.g. negative ETL counts
+    ├── MetricsError                  e.g. negative ETL counts
+    └── TrackingError                 strict mode: the catalog could not record a step
 
 Example:
     >>> import steplineage as sl
@@ -51,6 +52,7 @@ __all__ = [
     "StagingError",
     "StatusTransitionError",
     "SteplineageError",
+    "TrackingError",
     "UnknownAssetTableError",
     "UnknownAssetTypeError",
     "UnknownResourceError",
@@ -149,3 +151,7 @@ class LineageConflictError(LineageError):
 
 class MetricsError(SteplineageError, ValueError):
     """Metrics that cannot be right, such as a negative row count."""
+
+
+class TrackingError(SteplineageError):
+    """In strict mode: recording a step in the catalog failed, so the step fails too."""

@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from steplineage.catalog import orm
 from steplineage.errors import (AssetPathError, ExecutionError, LineageConflictError,
@@ -95,26 +96,33 @@ class Execution:
         ident = config.orchestrator
         with catalog.session() as s:
             existing = s.get(orm.Execution, exe_id)
-            if existing is not None:  # a retried create: hand back the same execution
-                return cls(catalog, exe_id, config, workflow, Path(existing.working_dir or
-                                                                   working_dir),
-                           Status(existing.status))
             if config.parent_execution_id and s.get(orm.Execution,
                                                     config.parent_execution_id) is None:
                 raise NotFoundError(f"parent execution {config.parent_execution_id!r} does not "
                                     "exist; create the parent first")
-            s.add(orm.Execution(
-                id=exe_id, name=config.name or workflow.name, workflow_id=workflow.id,
-                parent_id=config.parent_execution_id, status=Status.created.value,
-                status_message="created", description=config.description,
-                parameters=_clean_params(catalog, config.parameters), metrics={},
-                watermark=config.watermark, next_watermark=config.next_watermark,
-                host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
-                heartbeat_at=orm.utcnow(),
-                **(ident.model_dump(exclude_none=True) if ident else {}),
-            ))
-            s.add(orm.StatusHistory(execution_id=exe_id, seq=0, status=Status.created.value,
-                                    message="created"))
+        if existing is not None:
+            return cls._existing(catalog, existing, config, workflow)
+        try:
+            with catalog.session() as s:
+                s.add(orm.Execution(
+                    id=exe_id, name=config.name or workflow.name, workflow_id=workflow.id,
+                    parent_id=config.parent_execution_id, status=Status.created.value,
+                    status_message="created", description=config.description,
+                    parameters=_clean_params(catalog, config.parameters), metrics={},
+                    watermark=config.watermark, next_watermark=config.next_watermark,
+                    host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
+                    heartbeat_at=orm.utcnow(),
+                    **(ident.model_dump(exclude_none=True) if ident else {}),
+                ))
+                s.add(orm.StatusHistory(execution_id=exe_id, seq=0, status=Status.created.value,
+                                        message="created"))
+        except IntegrityError:
+            # Another process created the same id first: a retried write, not an error.
+            with catalog.session() as s:
+                existing = s.get(orm.Execution, exe_id)
+            if existing is None:
+                raise
+            return cls._existing(catalog, existing, config, workflow)
         exe = cls(catalog, exe_id, config, workflow, working_dir, Status.created)
         if not workflow.active:
             exe.update_status(Status.skipped, f"workflow {workflow.name!r} is inactive")
@@ -126,6 +134,14 @@ class Execution:
             exe._finish_with_error(exc, "staging inputs failed")
             raise
         return exe
+
+    @classmethod
+    def _existing(cls, catalog: Catalog, row: orm.Execution, config: ExecutionConfig,
+                  workflow: WorkflowRecord) -> Execution:
+        """The live handle of an execution that is already in the catalog."""
+        working_dir = Path(row.working_dir) if row.working_dir else \
+            catalog.settings.resolved_working_root() / row.id
+        return cls(catalog, row.id, config, workflow, working_dir, Status(row.status))
 
     def _stage_inputs(self) -> None:
         self.update_status(Status.initializing, "staging inputs")

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         default=False,
         description="Fail the step when tracking fails instead of carrying on.",
     )
+    timeout_seconds: float = Field(
+        default=5.0,
+        description="Longest a catalog connection attempt may take before tracking gives up.",
+    )
     consistency: ConsistencyMode = Field(
         default=ConsistencyMode.error,
         description="Two versions of one ref upstream of a step: error, warn or off.",

@@ -13,6 +13,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from steplineage.catalog import orm
@@ -22,7 +23,8 @@ from steplineage.models import ResourceRef
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
 
-__all__ = ["current_version", "get_or_create_version", "local_digest", "placeholder_hash"]
+__all__ = ["current_version", "get_or_create_version", "insert_or_lose_race", "local_digest",
+           "placeholder_hash"]
 
 
 def placeholder_hash(ref: ResourceRef, tag: str) -> str:
@@ -34,15 +36,25 @@ def get_or_create_version(session: Session, resource_id: str, subpath: str | Non
                           kind: str, length: int | None) -> orm.Version:
     """The version row for (ref, hash), created if new."""
     sub = subpath or ""
-    row = session.scalars(select(orm.Version).where(
-        orm.Version.resource_id == resource_id, orm.Version.subpath == sub,
-        orm.Version.hash == hash_)).first()
+    query = select(orm.Version).where(orm.Version.resource_id == resource_id,
+                                      orm.Version.subpath == sub, orm.Version.hash == hash_)
+    row = session.scalars(query).first()
     if row is None:
         row = orm.Version(id=orm.new_id(), resource_id=resource_id, subpath=sub, hash=hash_,
                           kind=kind, length=length)
-        session.add(row)
-        session.flush()
+        if not insert_or_lose_race(session, row):
+            row = session.scalars(query).one()
     return row
+
+
+def insert_or_lose_race(session: Session, row: object) -> bool:
+    """Insert ``row`` in a savepoint; False if a concurrent writer inserted it first."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
 
 
 def local_digest(catalog: Catalog, ref: ResourceRef) -> Digest | None:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from steplineage.catalog import engine as engines
@@ -35,6 +34,7 @@ from steplineage.objectstore import ObjectStore
 from steplineage.settings import Settings, get_settings
 from steplineage.staging import check_name
 from steplineage.status import Status
+from steplineage.versions import insert_or_lose_race
 
 if TYPE_CHECKING:
     from steplineage.execution import Execution
@@ -78,7 +78,8 @@ class Catalog:
                                      "home": Path(home) if home else None}.items() if v}
         self.settings = base.model_copy(update=updates)
         self.url = engines.normalise_url(self.settings.resolved_catalog_url())
-        self.engine = engines.create_catalog_engine(self.url)
+        self.engine = engines.create_catalog_engine(
+            self.url, connect_timeout=self.settings.timeout_seconds)
         migrate = auto_migrate if auto_migrate is not None else self.engine.dialect.name == "sqlite"
         if migrate:
             engines.upgrade(self.engine)
@@ -173,7 +174,8 @@ class Catalog:
                 row = orm.Workflow(id=wf_id, name=name, workflow_type=workflow_type,
                                    version=version, url=url, checksum=checksum,
                                    description=description, active=active, dirty=dirty)
-                s.add(row)
+                if not insert_or_lose_race(s, row):
+                    row = s.get(orm.Workflow, wf_id)
             return workflow_record(row)
 
     def get_workflow(self, name_or_id: str) -> WorkflowRecord:
@@ -224,7 +226,11 @@ class Catalog:
                 return resource_record(row)
             row = orm.Resource(id=orm.new_id(), name=name, uri=uri, role=role,
                                description=description)
-            s.add(row)
+            if not insert_or_lose_race(s, row):
+                row = s.scalars(select(orm.Resource).where(orm.Resource.name == name)).one()
+                if row.uri != uri:
+                    raise CatalogError(f"resource {name!r} was just registered at {row.uri} by "
+                                       "another process; choose another name")
             return resource_record(row)
 
     def get_resource(self, name: str) -> ResourceRecord:
@@ -290,7 +296,7 @@ class Catalog:
         check_name("asset table", name)
         with self.session() as s:
             if s.get(orm.AssetTable, name) is None:
-                s.add(orm.AssetTable(name=name, description=description))
+                insert_or_lose_race(s, orm.AssetTable(name=name, description=description))
         return name
 
     def list_asset_tables(self) -> dict[str, str]:
@@ -304,7 +310,7 @@ class Catalog:
         check_name("asset type", name)
         with self.session() as s:
             if s.get(orm.AssetType, name) is None:
-                s.add(orm.AssetType(name=name, description=description))
+                insert_or_lose_race(s, orm.AssetType(name=name, description=description))
         return name
 
     def list_asset_types(self) -> dict[str, str]:
@@ -485,6 +491,3 @@ def _local_root(uri: str) -> Path | None:
         return Path(unquote(urlparse(uri).path))
     return None
 
-
-def _is_integrity_error(exc: BaseException) -> bool:
-    return isinstance(exc, IntegrityError)
