@@ -213,7 +213,7 @@ class Execution:
         return dv_id
 
     def _check_consistency(self, session: Any, version_ids: list[str]) -> None:
-        mode = self.catalog.settings.consistency
+        mode = ConsistencyMode(self.catalog.settings.consistency)
         if mode is ConsistencyMode.off or not version_ids:
             return
         seen: dict[tuple[str, str], set[str]] = {}

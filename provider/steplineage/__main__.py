@@ -1,0 +1,5 @@
+"""``python -m steplineage`` is the ``steplineage`` command."""
+
+from steplineage.cli import main
+
+main()
