@@ -73,6 +73,10 @@ class Settings(BaseSettings):
                                  "private_key", "credential", "access_key"],
         description="Parameter keys containing any of these words are redacted.",
     )
+    ui_url: str | None = Field(
+        default=None,
+        description="Base URL of the standalone lineage web UI; orchestrator pages link to it.",
+    )
     progress_min_bytes: int = Field(
         default=64 * 1024 * 1024,
         description="Show a progress bar for transfers larger than this many bytes.",
