@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "track_pipeline_execution": "steplineage.tracking",
     "Settings": "steplineage.settings",
     "Status": "steplineage.status",
+    **{name: "steplineage.lineage.graph" for name in (
+        "LineageGraph", "LineageGraphEdge", "LineageNode")},
     **{name: "steplineage.models" for name in (
         "AssetRecord", "DatasetSpec", "ETLMetrics", "EdgeRole", "ExecutionConfig",
         "ExecutionContext", "ExecutionRecord", "ExecutionResults", "LineageEdgeRecord",
@@ -64,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                                     TrackingError, UnknownAssetTableError, UnknownAssetTypeError,
                                     UnknownResourceError)
     from steplineage.execution import Execution
+    from steplineage.lineage.graph import LineageGraph, LineageGraphEdge, LineageNode
     from steplineage.lineage_builder import LineageBuilder
     from steplineage.models import (AssetRecord, DatasetSpec, EdgeRole, ETLMetrics,
                                     ExecutionConfig, ExecutionContext, ExecutionRecord,

@@ -36,6 +36,7 @@ import shutil
 import signal
 import socket
 import threading
+import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,7 @@ from steplineage.settings import ConsistencyMode
 from steplineage.staging import check_name, safe_child
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
 from steplineage.uploads import OutputFile, collect_output_files, register_outputs
-from steplineage.versions import current_version, local_digest
+from steplineage.versions import current_version, insert_or_lose_race, local_digest
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
@@ -64,6 +65,7 @@ __all__ = ["Execution"]
 log = logging.getLogger(__name__)
 
 MANIFEST = ".steplineage/manifest.json"
+_AGENT_NAMESPACE = uuid.UUID("0b6c7e0e-8a5e-4f39-9a53-5c1e2a3f4d21")
 
 
 class Execution:
@@ -116,6 +118,11 @@ class Execution:
                 ))
                 s.add(orm.StatusHistory(execution_id=exe_id, seq=0, status=Status.created.value,
                                         message="created"))
+                user = _user()
+                if user:
+                    s.add(orm.ExecutionAgent(execution_id=exe_id,
+                                             agent_id=ensure_agent(s, user, "person"),
+                                             role="operator"))
         except IntegrityError:
             # Another process created the same id first: a retried write, not an error.
             with catalog.session() as s:
@@ -563,6 +570,14 @@ def write_status(s: Any, execution_id: str, status: Status, message: str) -> Non
         row.duration_seconds = (_aware(row.stop_time) - _aware(row.start_time)).total_seconds()
     s.add(orm.StatusHistory(execution_id=execution_id, seq=(seq or 0) + 1, status=status.value,
                             message=message, at=now))
+
+
+def ensure_agent(s: Any, name: str, kind: str) -> str:
+    """The id of the agent called ``name``, created (race-safely) if new."""
+    agent_id = str(uuid.uuid5(_AGENT_NAMESPACE, name))
+    if s.get(orm.Agent, agent_id) is None:
+        insert_or_lose_race(s, orm.Agent(id=agent_id, name=name, kind=kind))
+    return agent_id
 
 
 def _sigterm_to_exit(signum: int, _frame: Any) -> None:

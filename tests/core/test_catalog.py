@@ -61,7 +61,7 @@ def test_server_catalog_needs_explicit_upgrade(pg_template: str, sl_home: Path) 
             sl.Catalog(url)
         result = subprocess.run([sys.executable, "-m", "steplineage", "db", "upgrade", "--url", url],
                                 capture_output=True, text=True, check=True)
-        assert "-> 0001" in result.stdout
+        assert f"-> {engines.head_revision()}" in result.stdout
         assert sl.Catalog(url).list_executions() == []
     finally:
         with admin.connect() as conn:

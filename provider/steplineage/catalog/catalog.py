@@ -404,12 +404,24 @@ class Catalog:
         """Register a person, organisation or service account; returns its id."""
         if kind not in ("person", "organisation", "service"):
             raise CatalogError(f"agent kind {kind!r} must be person, organisation or service")
+        from steplineage.execution import ensure_agent
+
         with self.session() as s:
-            row = s.scalars(select(orm.Agent).where(orm.Agent.name == name)).first()
-            if row is None:
-                row = orm.Agent(id=orm.new_id(), name=name, kind=kind, description=description)
-                s.add(row)
-            return row.id
+            agent_id = ensure_agent(s, name, kind)
+            if description:
+                row = s.get(orm.Agent, agent_id)
+                assert row is not None
+                row.description = description
+            return agent_id
+
+    def link_agent(self, execution_id: str, agent: str, role: str = "operator") -> None:
+        """Associate an agent (by name; created as a person if new) with an execution."""
+        from steplineage.execution import ensure_agent
+
+        with self.session() as s:
+            agent_id = ensure_agent(s, agent, "person")
+            if s.get(orm.ExecutionAgent, (execution_id, agent_id)) is None:
+                s.add(orm.ExecutionAgent(execution_id=execution_id, agent_id=agent_id, role=role))
 
     # -- executions ---------------------------------------------------------------
 

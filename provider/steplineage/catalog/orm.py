@@ -246,6 +246,8 @@ class DatasetMember(Base):
     __table_args__ = (
         CheckConstraint("(asset_id IS NULL) <> (version_id IS NULL)", name="ck_member_one_target"),
         Index("ix_dataset_members_dv", "dataset_version_id"),
+        Index("ix_dataset_members_version", "version_id"),
+        Index("ix_dataset_members_asset", "asset_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
@@ -266,6 +268,7 @@ class Agent(Base):
 
 class ExecutionAgent(Base):
     __tablename__ = "execution_agents"
+    __table_args__ = (Index("ix_execution_agents_agent", "agent_id"),)
 
     execution_id: Mapped[str] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"),
                                               primary_key=True)

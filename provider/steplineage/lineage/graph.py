@@ -1,0 +1,125 @@
+"""``LineageGraph``: the answer to a lineage query, and its conversions.
+
+Nodes are executions, ref versions, assets, dataset versions and agents, each
+with an id of the form ``<kind>:<catalog id>``. Edges point the way data
+flows: an input ``version -> execution`` (relation ``used``), an output
+``execution -> version`` (``generated``), code ``version -> execution``
+(``code``), dataset membership ``member -> dataset_version`` (``member``),
+and ``agent -> execution`` (``associated``).
+
+Example:
+    >>> g = LineageGraph(root="execution:e1", direction="upstream", nodes=[
+    ...     LineageNode(id="execution:e1", kind="execution", label="train"),
+    ...     LineageNode(id="version:v1", kind="version", label="raw:jan.csv")],
+    ...     edges=[LineageGraphEdge(source="version:v1", target="execution:e1", relation="used")])
+    >>> sorted(g.to_networkx().nodes)
+    ['execution:e1', 'version:v1']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["LineageGraph", "LineageGraphEdge", "LineageNode", "NodeKind", "node_id",
+           "split_node_id"]
+
+NodeKind = Literal["execution", "version", "asset", "dataset_version", "agent"]
+Relation = Literal["used", "generated", "code", "member", "associated"]
+
+#: one-letter kind codes used inside SQL
+KIND_CODES: dict[str, NodeKind] = {"e": "execution", "v": "version", "a": "asset",
+                                   "d": "dataset_version", "g": "agent"}
+CODE_OF_KIND: dict[str, str] = {v: k for k, v in KIND_CODES.items()}
+
+
+def node_id(kind: str, catalog_id: str) -> str:
+    """``node_id("execution", "abc")`` -> ``"execution:abc"``."""
+    return f"{kind}:{catalog_id}"
+
+
+def split_node_id(value: str) -> tuple[NodeKind, str]:
+    """``"execution:abc"`` -> ``("execution", "abc")``; raises ValueError otherwise."""
+    kind, sep, rest = value.partition(":")
+    if not sep or kind not in CODE_OF_KIND or not rest:
+        raise ValueError(f"{value!r} is not a node id like 'execution:<id>'")
+    return kind, rest  # type: ignore[return-value]
+
+
+class LineageNode(BaseModel):
+    """One node of a lineage graph."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="'<kind>:<catalog id>'.")
+    kind: NodeKind = Field(description="What the node is.")
+    label: str = Field(description="Short human-readable name.")
+    depth: int = Field(default=0, description="Hops from the query's root.")
+    attrs: dict[str, Any] = Field(default_factory=dict, description="Details by kind.")
+
+    @property
+    def catalog_id(self) -> str:
+        """The id in the catalog table (without the kind prefix)."""
+        return self.id.partition(":")[2]
+
+
+class LineageGraphEdge(BaseModel):
+    """A directed edge, oriented the way data flows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    target: str
+    relation: Relation
+
+
+class LineageGraph(BaseModel):
+    """Nodes and edges reached from ``root`` in one direction.
+
+    ``partial`` is True when the node cap stopped the walk before it ended.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    root: str | None = Field(default=None, description="Node the query started from.")
+    direction: Literal["upstream", "downstream", "both"] = "upstream"
+    nodes: list[LineageNode] = Field(default_factory=list)
+    edges: list[LineageGraphEdge] = Field(default_factory=list)
+    partial: bool = Field(default=False, description="True when capped by max_nodes.")
+
+    def node(self, node_id_: str) -> LineageNode:
+        """The node with this id (KeyError if absent)."""
+        for n in self.nodes:
+            if n.id == node_id_:
+                return n
+        raise KeyError(node_id_)
+
+    def of_kind(self, *kinds: NodeKind) -> list[LineageNode]:
+        """Nodes of the given kinds, in the graph's order."""
+        return [n for n in self.nodes if n.kind in kinds]
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """A networkx MultiDiGraph with node and edge attributes.
+
+        Example:
+            >>> nxg = graph.to_networkx()  # doctest: +SKIP
+            >>> nx.ancestors(nxg, "execution:...")  # doctest: +SKIP
+        """
+        import networkx as nx
+
+        g = nx.MultiDiGraph(root=self.root, direction=self.direction, partial=self.partial)
+        for n in self.nodes:
+            g.add_node(n.id, kind=n.kind, label=n.label, depth=n.depth, **n.attrs)
+        for e in self.edges:
+            g.add_edge(e.source, e.target, key=e.relation, relation=e.relation)
+        return g
+
+    def to_node_link(self) -> dict[str, Any]:
+        """networkx node-link JSON (``nx.node_link_data``)."""
+        import networkx as nx
+
+        return nx.node_link_data(self.to_networkx(), edges="links")

@@ -1,0 +1,179 @@
+"""What is out of date (``stale``) and how two runs differ (``diff``).
+
+A ref's *current* version is the one in the most recent edge that touched it
+(a valid output, or an input read). An execution is *stale* when it is the
+latest completed run of its step (same workflow and name) and it read a
+version of some ref that is no longer current. Re-running it, and then the
+latest runs downstream of it, brings everything up to date: that chain is the
+impact analysis ``stale()`` returns.
+
+Example:
+    >>> for item in cat.lineage.stale():  # doctest: +SKIP
+    ...     print(item.name, [r.ref for r in item.reasons], item.rerun)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+
+from steplineage.models import ResourceRef
+
+if TYPE_CHECKING:
+    from steplineage.catalog.catalog import Catalog
+    from steplineage.lineage.graph import LineageGraph, LineageNode
+
+__all__ = ["ExecutionDiff", "StaleExecution", "StaleInput", "execution_diff", "find_stale"]
+
+_STALE_SQL = """
+WITH touches AS (
+    SELECT resource_id, subpath, version_id,
+           ROW_NUMBER() OVER (PARTITION BY resource_id, subpath
+                              ORDER BY created_at DESC, id DESC) AS rn
+      FROM lineage_edges
+     WHERE version_id IS NOT NULL AND (role <> 'output' OR valid = :true)
+),
+current_versions AS (
+    SELECT resource_id, subpath, version_id FROM touches WHERE rn = 1
+),
+ranked AS (
+    SELECT id, name, workflow_id,
+           ROW_NUMBER() OVER (PARTITION BY workflow_id, name
+                              ORDER BY created_at DESC, id DESC) AS rn
+      FROM executions WHERE status = 'completed'
+)
+SELECT e.id, e.name, r.name, i.subpath, used.hash, cur.hash
+  FROM ranked e
+  JOIN lineage_edges i ON i.execution_id = e.id AND i.role IN ('input', 'code')
+       AND i.version_id IS NOT NULL
+  JOIN current_versions c ON c.resource_id = i.resource_id AND c.subpath = i.subpath
+  JOIN versions used ON used.id = i.version_id
+  JOIN versions cur ON cur.id = c.version_id
+  JOIN resources r ON r.id = i.resource_id
+ WHERE e.rn = 1 AND c.version_id <> i.version_id
+ ORDER BY e.id, r.name, i.subpath
+"""
+
+_LATEST_SQL = """
+SELECT id FROM (
+    SELECT id, ROW_NUMBER() OVER (PARTITION BY workflow_id, name
+                                  ORDER BY created_at DESC, id DESC) AS rn
+      FROM executions WHERE status = 'completed') ranked
+ WHERE rn = 1
+"""
+
+
+class StaleInput(BaseModel):
+    """An input an execution read that has since changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: ResourceRef
+    used_version: str
+    current_version: str
+
+
+class StaleExecution(BaseModel):
+    """A step whose result is out of date, why, and what must re-run."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    execution_id: str
+    name: str
+    reasons: list[StaleInput]
+    stale_outputs: list[str] = Field(description="Node ids of outputs computed from old inputs.")
+    rerun: list[str] = Field(description="Execution ids to re-run, this one first, in order.")
+
+
+def find_stale(catalog: Catalog) -> list[StaleExecution]:
+    """Every stale execution with its reasons and re-run chain."""
+    with catalog.session() as s:
+        rows = s.execute(text(_STALE_SQL), {"true": True}).all()
+        latest = {r[0] for r in s.execute(text(_LATEST_SQL)).all()}
+    reasons: dict[str, tuple[str, list[StaleInput]]] = {}
+    for exe_id, name, resource, subpath, used, current in rows:
+        reasons.setdefault(exe_id, (name, []))[1].append(
+            StaleInput(ref=ResourceRef(resource, subpath or None), used_version=used,
+                       current_version=current))
+    result = []
+    for exe_id, (name, why) in reasons.items():
+        graph = catalog.lineage.downstream(f"execution:{exe_id}")
+        executions = [n for n in _topological(graph) if n.kind == "execution"
+                      and n.catalog_id in latest]
+        outputs = [n.id for n in graph.nodes if n.kind != "execution" and n.kind != "agent"]
+        result.append(StaleExecution(execution_id=exe_id, name=name, reasons=why,
+                                     stale_outputs=outputs,
+                                     rerun=[n.catalog_id for n in executions]))
+    return sorted(result, key=lambda item: (item.name, item.execution_id))
+
+
+def _topological(graph: LineageGraph) -> list[LineageNode]:
+    """Nodes in an order where producers come before consumers (depth order on a cycle)."""
+    import networkx as nx
+
+    try:
+        order = list(nx.topological_sort(graph.to_networkx()))
+    except nx.NetworkXUnfeasible:
+        return list(graph.nodes)
+    by_id = {n.id: n for n in graph.nodes}
+    return [by_id[i] for i in order]
+
+
+class ExecutionDiff(BaseModel):
+    """What differs between two executions; each value is ``(a, b)``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    a: str
+    b: str
+    parameters: dict[str, tuple[Any, Any]]
+    metrics: dict[str, tuple[Any, Any]]
+    inputs: dict[str, tuple[str | None, str | None]] = Field(
+        description="ref or asset -> version hash in a and in b.")
+    code: dict[str, tuple[str | None, str | None]]
+    workflow: dict[str, tuple[Any, Any]]
+
+    @property
+    def same(self) -> bool:
+        """True when nothing differs."""
+        return not (self.parameters or self.metrics or self.inputs or self.code or
+                    self.workflow)
+
+
+def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def execution_diff(catalog: Catalog, a: str, b: str) -> ExecutionDiff:
+    """Parameters, metrics, input versions, code and workflow that differ between runs."""
+    ra, rb = catalog.get_execution(a), catalog.get_execution(b)
+    assets = {x.id: x for x in catalog.list_assets()}
+
+    def versions(exe_id: str, roles: tuple[str, ...]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for e in catalog.list_edges(exe_id):
+            if e.role.value not in roles:
+                continue
+            if e.ref is not None:
+                out[f"ref {e.ref}"] = e.version_hash
+            elif e.asset_id is not None and e.asset_id in assets:
+                asset = assets[e.asset_id]
+                out[f"asset {asset.asset_table}/{asset.filename}"] = asset.sha256
+            elif e.dataset_version_id is not None:
+                out[f"dataset_version {e.dataset_version_id}"] = e.dataset_version_id
+        return out
+
+    def workflow(exe_workflow_id: str | None) -> dict[str, Any]:
+        if exe_workflow_id is None:
+            return {}
+        wf = catalog.get_workflow(exe_workflow_id)
+        return {"name": wf.name, "version": wf.version, "checksum": wf.checksum, "url": wf.url}
+
+    return ExecutionDiff(
+        a=a, b=b, parameters=_changed(ra.parameters, rb.parameters),
+        metrics=_changed(ra.metrics, rb.metrics),
+        inputs=_changed(versions(a, ("input",)), versions(b, ("input",))),
+        code=_changed(versions(a, ("code",)), versions(b, ("code",))),
+        workflow=_changed(workflow(ra.workflow_id), workflow(rb.workflow_id)))
