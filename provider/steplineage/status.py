@@ -4,11 +4,14 @@
 
     created -> initializing -> running -> (uploading) -> completed
          \\            \\            \\           \\-> failed | aborted
-          \\            \\            \\-> failed | aborted
-           \\            \\-> failed | aborted
+          \\            \\            \\-> skipped | failed | aborted
+           \\            \\-> skipped | failed | aborted
             \\-> skipped | failed | aborted
 
-``completed``, ``failed``, ``aborted`` and ``skipped`` are final.
+``completed``, ``failed``, ``aborted`` and ``skipped`` are final. A step may
+turn out to have nothing to do after it was set up or started (an inactive
+workflow, an orchestrator's skip such as Airflow's ``AirflowSkipException`` or
+an upstream failure), so ``skipped`` is reachable until the step finishes.
 
 Example:
     >>> from steplineage.status import Status, can_transition
@@ -47,9 +50,11 @@ _TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.created: frozenset(
         {Status.initializing, Status.running, Status.skipped, Status.failed, Status.aborted}
     ),
-    Status.initializing: frozenset({Status.running, Status.failed, Status.aborted}),
+    Status.initializing: frozenset({Status.running, Status.skipped, Status.failed,
+                                    Status.aborted}),
     Status.running: frozenset(
-        {Status.running, Status.uploading, Status.completed, Status.failed, Status.aborted}
+        {Status.running, Status.uploading, Status.completed, Status.skipped, Status.failed,
+         Status.aborted}
     ),
     Status.uploading: frozenset({Status.completed, Status.failed, Status.aborted}),
 }
