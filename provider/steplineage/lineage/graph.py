@@ -18,12 +18,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import networkx as nx
+    from prov.model import ProvDocument
 
 __all__ = ["LineageGraph", "LineageGraphEdge", "LineageNode", "NodeKind", "node_id",
            "split_node_id"]
@@ -123,3 +125,55 @@ class LineageGraph(BaseModel):
         import networkx as nx
 
         return nx.node_link_data(self.to_networkx(), edges="links")
+
+    def to_dot(self, stale: Collection[str] = ()) -> str:
+        """Graphviz DOT text (see :func:`steplineage.export.dot.to_dot`).
+
+        Example:
+            >>> Path("lineage.dot").write_text(graph.to_dot())  # doctest: +SKIP
+        """
+        from steplineage.export.dot import to_dot
+
+        return to_dot(self, stale=stale)
+
+    def to_html(self, title: str | None = None, stale: Collection[str] = ()) -> str:
+        """A self-contained HTML page drawing the graph offline
+        (see :func:`steplineage.export.html.to_html`).
+
+        Example:
+            >>> Path("lineage.html").write_text(graph.to_html())  # doctest: +SKIP
+        """
+        from steplineage.export.html import to_html
+
+        return to_html(self, title=title, stale=stale)
+
+    def to_prov(self) -> ProvDocument:
+        """A W3C PROV document (``prov.model.ProvDocument``; see
+        :func:`steplineage.export.prov.to_prov_document` for the mapping).
+
+        Example:
+            >>> graph.to_prov().get_records()  # doctest: +SKIP
+        """
+        from steplineage.export.prov import to_prov_document
+
+        return to_prov_document(self)
+
+    def to_prov_json(self, indent: int | None = 2) -> str:
+        """PROV-JSON text.
+
+        Example:
+            >>> ProvDocument.deserialize(content=graph.to_prov_json(), format="json")  # doctest: +SKIP
+        """
+        from steplineage.export.prov import to_prov_json
+
+        return to_prov_json(self, indent=indent)
+
+    def to_prov_n(self) -> str:
+        """PROV-N text.
+
+        Example:
+            >>> print(graph.to_prov_n())  # doctest: +SKIP
+        """
+        from steplineage.export.prov import to_prov_n
+
+        return to_prov_n(self)
