@@ -9,6 +9,11 @@ it ``failed`` with the error message; KeyboardInterrupt/SIGTERM mark it
 ``aborted``. Either way its declared outputs stay *not valid* and the staged
 files stay in ``working_dir`` for inspection.
 
+Every catalog write is a :mod:`~steplineage.journal` operation. If the catalog
+becomes unreachable mid-step and tracking is not strict, the execution carries
+on and its remaining operations go to the durable :mod:`~steplineage.spool`,
+to be replayed later; with ``strict=True`` it raises :class:`TrackingError`.
+
 Working dir layout::
 
     inputs/<asset table>/<file>      input assets (verified)
@@ -31,48 +36,51 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-import os
 import shutil
 import signal
 import socket
 import threading
-import uuid
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from steplineage.catalog import orm
+from steplineage.catalog.engine import is_unreachable
 from steplineage.errors import (AssetPathError, ExecutionError, LineageConflictError,
-                                LineageConsistencyError, NotFoundError)
-from steplineage.models import (AssetRecord, DatasetSpec, EdgeRole, ExecutionConfig,
-                                ExecutionRecord, InputSpec, ResourceRef, WorkflowRecord,
-                                WorkflowType)
+                                NotFoundError, StagingError, StatusTransitionError,
+                                TrackingError)
+from steplineage.journal import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
+                                 StatusChanged, apply_op)
+from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
+                                InputSpec, ResourceRef, WorkflowRecord, WorkflowType)
 from steplineage.redaction import jsonable, redact
-from steplineage.settings import ConsistencyMode
 from steplineage.staging import check_name, safe_child
+from steplineage.stage_in import (check_consistency, ref_edge, stage_assets_and_datasets,
+                                  write_json_atomic)
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
-from steplineage.uploads import OutputFile, collect_output_files, register_outputs
-from steplineage.versions import current_version, insert_or_lose_race, local_digest
+from steplineage.uploads import collect_output_files, outputs_op
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
 
 __all__ = ["Execution"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("steplineage")
 
 MANIFEST = ".steplineage/manifest.json"
-_AGENT_NAMESPACE = uuid.UUID("0b6c7e0e-8a5e-4f39-9a53-5c1e2a3f4d21")
 
 
 class Execution:
     """A live execution; get one from :meth:`Catalog.create_execution`."""
 
     def __init__(self, catalog: Catalog, execution_id: str, config: ExecutionConfig,
-                 workflow: WorkflowRecord, working_dir: Path, status: Status):
+                 workflow: WorkflowRecord, working_dir: Path, status: Status, *, seq: int = 0,
+                 online: bool = True):
         self.catalog = catalog
         self.id = execution_id
         self.config = config
@@ -84,53 +92,52 @@ class Execution:
         #: Local paths of staged inputs: asset id -> file, dataset name -> dir.
         self.asset_paths: dict[str, Path] = {}
         self.dataset_paths: dict[str, Path] = {}
+        self._seq = seq
+        self._offline = not online
+        self._outputs: list[EdgeSpec] = []
+        self._start_time: datetime | None = None
         self._upload_result: dict[str, list[AssetRecord]] | None = None
         self._previous_sigterm: Any = None
+        self._heartbeat: _Heartbeat | None = None
+
+    @property
+    def offline(self) -> bool:
+        """True once the catalog was unreachable and writes go to the spool."""
+        return self._offline
 
     # -- creation and staging -----------------------------------------------------
 
     @classmethod
     def create(cls, catalog: Catalog, config: ExecutionConfig) -> Execution:
         """Record a new execution and stage its inputs (see the module docstring)."""
-        workflow = _resolve_workflow(catalog, config.workflow, config.name)
         exe_id = config.execution_id or orm.new_id()
-        working_dir = (config.working_dir or catalog.settings.resolved_working_root() / exe_id)
-        ident = config.orchestrator
-        with catalog.session() as s:
-            existing = s.get(orm.Execution, exe_id)
-            if config.parent_execution_id and s.get(orm.Execution,
-                                                    config.parent_execution_id) is None:
-                raise NotFoundError(f"parent execution {config.parent_execution_id!r} does not "
-                                    "exist; create the parent first")
-        if existing is not None:
-            return cls._existing(catalog, existing, config, workflow)
+        working_dir = config.working_dir or catalog.settings.resolved_working_root() / exe_id
+        online = True
         try:
-            with catalog.session() as s:
-                s.add(orm.Execution(
-                    id=exe_id, name=config.name or workflow.name, workflow_id=workflow.id,
-                    parent_id=config.parent_execution_id, status=Status.created.value,
-                    status_message="created", description=config.description,
-                    parameters=_clean_params(catalog, config.parameters), metrics={},
-                    watermark=config.watermark, next_watermark=config.next_watermark,
-                    host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
-                    heartbeat_at=orm.utcnow(),
-                    **(ident.model_dump(exclude_none=True) if ident else {}),
-                ))
-                s.add(orm.StatusHistory(execution_id=exe_id, seq=0, status=Status.created.value,
-                                        message="created"))
-                user = _user()
-                if user:
-                    s.add(orm.ExecutionAgent(execution_id=exe_id,
-                                             agent_id=ensure_agent(s, user, "person"),
-                                             role="operator"))
-        except IntegrityError:
-            # Another process created the same id first: a retried write, not an error.
-            with catalog.session() as s:
-                existing = s.get(orm.Execution, exe_id)
-            if existing is None:
+            catalog.flush_spool()  # the next tracked step replays what an outage left
+            workflow = _resolve_workflow(catalog, config.workflow, config.name)
+            existing = _existing(catalog, exe_id, config, workflow)
+            if existing is not None:
+                return existing
+        except Exception as exc:
+            if not is_unreachable(exc):
                 raise
-            return cls._existing(catalog, existing, config, workflow)
-        exe = cls(catalog, exe_id, config, workflow, working_dir, Status.created)
+            _tracking_failed(catalog, exc, "record a new execution", exe_id)
+            online = False
+            workflow = _offline_workflow(config.workflow, config.name)
+        exe = cls(catalog, exe_id, config, workflow, working_dir, Status.created, online=online)
+        ident = config.orchestrator
+        exe._write(ExecutionCreated(
+            execution=dict(
+                id=exe_id, name=exe.name, workflow_id=workflow.id,
+                parent_id=config.parent_execution_id, status=Status.created.value,
+                status_message="created", description=config.description,
+                parameters=_clean_params(catalog, config.parameters), metrics={},
+                watermark=config.watermark, next_watermark=config.next_watermark,
+                host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
+                **(ident.model_dump(exclude_none=True) if ident else {})),
+            workflow=workflow.model_dump(exclude={"id"}) | {"id": workflow.id},
+            agent=_user(), at=orm.utcnow()))
         if not workflow.active:
             exe.update_status(Status.skipped, f"workflow {workflow.name!r} is inactive")
             return exe
@@ -142,102 +149,43 @@ class Execution:
             raise
         return exe
 
-    @classmethod
-    def _existing(cls, catalog: Catalog, row: orm.Execution, config: ExecutionConfig,
-                  workflow: WorkflowRecord) -> Execution:
-        """The live handle of an execution that is already in the catalog."""
-        working_dir = Path(row.working_dir) if row.working_dir else \
-            catalog.settings.resolved_working_root() / row.id
-        return cls(catalog, row.id, config, workflow, working_dir, Status(row.status))
-
     def _stage_inputs(self) -> None:
         self.update_status(Status.initializing, "staging inputs")
         cat = self.catalog
         refs = [(EdgeRole.input, cat.resolve_ref(spec)) for spec in self.config.inputs]
         refs += [(EdgeRole.code, cat.resolve_ref(spec)) for spec in self.config.code]
-        digests = [local_digest(cat, ref) for _, ref in refs]  # I/O outside the transaction
-        assets = [cat.get_asset(a) for a in self.config.assets]
-        for asset in assets:
-            dest = safe_child(self.working_dir, "inputs", asset.asset_table, asset.filename)
-            cat.object_store.get_file(asset.sha256, dest, what=f"input asset {asset.id}")
-            self.asset_paths[asset.id] = dest
-        dataset_versions = [self._stage_dataset(spec) for spec in self.config.datasets]
-        with cat.session() as s:
-            version_ids = []
-            for (role, ref), digest in zip(refs, digests):
-                version = current_version(cat, s, ref, digest)
-                version_ids.append(version.id)
-                s.add(_ref_edge(self.id, role, version.resource_id, ref, version.id))
-            for asset in assets:
-                s.add(orm.LineageEdge(id=orm.new_id(), execution_id=self.id, role="input",
-                                      asset_id=asset.id))
-            for dv_id in dataset_versions:
-                s.add(orm.LineageEdge(id=orm.new_id(), execution_id=self.id, role="input",
-                                      dataset_version_id=dv_id))
-            s.flush()
-            self._check_consistency(s, version_ids)
+        edges = [ref_edge(cat, role, ref, online=not self._offline) for role, ref in refs]
+        if self.config.assets or self.config.datasets:
+            if self._offline:
+                raise StagingError(f"execution {self.id}: the catalog is unreachable, so its "
+                                   "input assets and datasets cannot be looked up; retry when "
+                                   "it is back")
+            edges += stage_assets_and_datasets(self)
+        if edges:
+            self._write(EdgesAdded(execution_id=self.id, edges=edges, at=orm.utcnow()),
+                        check=lambda s: check_consistency(self, s, edges))
         for spec in self.config.outputs:
             self.add_output(spec)
         if self.config.results is not None:
             self.add_output(self.config.results)
 
-    def _stage_dataset(self, spec: DatasetSpec | str) -> str:
-        spec = DatasetSpec(name=spec) if isinstance(spec, str) else spec
-        cat = self.catalog
-        with cat.session() as s:
-            query = (select(orm.DatasetVersion).join(orm.Dataset)
-                     .where(orm.Dataset.name == spec.name))
-            if spec.version is not None:
-                query = query.where(orm.DatasetVersion.version == spec.version)
-            dv = s.scalars(query.order_by(orm.DatasetVersion.version.desc()).limit(1)).first()
-            if dv is None:
-                raise NotFoundError(f"dataset {spec.name!r} has no version "
-                                    f"{spec.version if spec.version is not None else '(any)'}")
-            members = s.scalars(select(orm.DatasetMember)
-                                .where(orm.DatasetMember.dataset_version_id == dv.id)).all()
-            asset_ids = [m.asset_id for m in members if m.asset_id]
-            version_rows = [s.get(orm.Version, m.version_id) for m in members if m.version_id]
-            resources = {r.id: r.name for r in s.scalars(select(orm.Resource))}
-            dv_id, dv_number = dv.id, dv.version
-        root = safe_child(self.working_dir, "datasets", check_name("dataset", spec.name))
-        root.mkdir(parents=True, exist_ok=True)
-        listing: dict[str, Any] = {"dataset": spec.name, "version": dv_number,
-                                   "materialized": spec.materialize, "assets": [], "refs": []}
-        for asset_id in asset_ids:
-            asset = cat.get_asset(asset_id)
-            entry = asset.model_dump(mode="json")
-            if spec.materialize:
-                dest = safe_child(root, asset.asset_table, asset.filename)
-                cat.object_store.get_file(asset.sha256, dest, what=f"dataset member {asset.id}")
-                entry["local_path"] = str(dest)
-            listing["assets"].append(entry)
-        for v in version_rows:
-            assert v is not None
-            listing["refs"].append({"resource": resources[v.resource_id],
-                                    "subpath": v.subpath or None, "hash": v.hash})
-        _write_json_atomic(root / "members.json", listing)
-        self.dataset_paths[spec.name] = root
-        return dv_id
+    # -- writing ------------------------------------------------------------------
 
-    def _check_consistency(self, session: Any, version_ids: list[str]) -> None:
-        mode = ConsistencyMode(self.catalog.settings.consistency)
-        if mode is ConsistencyMode.off or not version_ids:
-            return
-        seen: dict[tuple[str, str], set[str]] = {}
-        for v in self.catalog.lineage.upstream_versions(version_ids, session=session):
-            seen.setdefault((v.resource_name, v.subpath), set()).add(v.hash)
-        clashes = {k: h for k, h in seen.items() if len(h) > 1}
-        if not clashes:
-            return
-        detail = "; ".join(f"{ResourceRef(name, sub or None)} at versions {', '.join(sorted(h))}"
-                           for (name, sub), h in sorted(clashes.items()))
-        message = (f"execution {self.id} ({self.name}): inputs depend on more than one version "
-                   f"of the same ref: {detail}. Re-run the steps that used the old version, or "
-                   "set STEPLINEAGE_CONSISTENCY=warn to proceed anyway")
-        if mode is ConsistencyMode.warn:
-            log.warning(message)
-            return
-        raise LineageConsistencyError(message)
+    def _write(self, op: Op, check: Callable[[Session], None] | None = None) -> None:
+        """Apply ``op`` to the catalog, or spool it if the catalog is unreachable."""
+        if not self._offline:
+            try:
+                with self.catalog.session() as s:
+                    apply_op(s, op)
+                    if check is not None:
+                        check(s)
+                return
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
+                _tracking_failed(self.catalog, exc, f"write {op.op}", self.id)
+                self._offline = True
+        self.catalog.spool.append(self.catalog.spool_key, op)
 
     # -- status -------------------------------------------------------------------
 
@@ -251,28 +199,35 @@ class Execution:
             >>> exe.update_status(sl.Status.running, "epoch 3/10")  # doctest: +SKIP
         """
         status = Status(status)
-        with self.catalog.session() as s:
-            write_status(s, self.id, status, message)
+        if not can_transition(self.status, status):
+            raise StatusTransitionError(self.id, self.status.value, status.value,
+                                        [s.value for s in allowed_next(self.status)])
+        self._seq += 1
+        op = StatusChanged(execution_id=self.id, seq=self._seq, status=status,
+                           message=redact(message, (), _secrets_of(self.catalog,
+                                                                   self.config.parameters)),
+                           at=orm.utcnow())
+        self._write(op)
         self.status = status
+        if status is Status.running and self._start_time is None:
+            self._start_time = op.at
 
     def execution_start(self) -> None:
-        """Mark the execution running (its start time is now)."""
+        """Mark the execution running (its start time is now) and start its heartbeat."""
         if self.status is Status.skipped:
             raise ExecutionError(
                 f"execution {self.id} was skipped because workflow {self.workflow.name!r} is "
                 "inactive; check exe.status before starting, or re-activate the workflow with "
                 f"cat.set_workflow_active({self.workflow.name!r}, True)")
         self.update_status(Status.running, "started")
+        if self._heartbeat is None and not self._offline:
+            self._heartbeat = _Heartbeat(self.catalog, self.id,
+                                         self.catalog.settings.heartbeat_seconds)
 
     def execution_stop(self) -> None:
         """Record the stop time and duration; outputs are registered by the upload."""
-        with self.catalog.session() as s:
-            row = s.get(orm.Execution, self.id)
-            assert row is not None
-            row.stop_time = orm.utcnow()
-            if row.start_time is not None:
-                row.duration_seconds = (_aware(row.stop_time) -
-                                        _aware(row.start_time)).total_seconds()
+        self._stop_heartbeat()
+        self._write(ExecutionUpdated(execution_id=self.id, stop_time=orm.utcnow()))
 
     def record(self) -> ExecutionRecord:
         """A fresh snapshot of this execution from the catalog."""
@@ -282,19 +237,12 @@ class Execution:
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Add or update parameters (secret-looking keys are redacted)."""
-        clean = _clean_params(self.catalog, params)
-        with self.catalog.session() as s:
-            row = s.get(orm.Execution, self.id)
-            assert row is not None
-            row.parameters = {**(row.parameters or {}), **clean}
+        self._write(ExecutionUpdated(execution_id=self.id,
+                                     parameters=_clean_params(self.catalog, params)))
 
     def log_metrics(self, metrics: dict[str, Any]) -> None:
         """Add or update metrics (numbers, or anything JSON can hold)."""
-        clean = jsonable(metrics)
-        with self.catalog.session() as s:
-            row = s.get(orm.Execution, self.id)
-            assert row is not None
-            row.metrics = {**(row.metrics or {}), **clean}
+        self._write(ExecutionUpdated(execution_id=self.id, metrics=jsonable(metrics)))
 
     def write_results(self, metrics: dict[str, Any]) -> Path:
         """Write ``results.json`` (step, timing, parameters, metrics) and record it.
@@ -302,12 +250,12 @@ class Execution:
         It goes to the ``results`` location of the config (a ref or a local
         directory), else to the working dir. Returns the file's path.
         """
-        record = self.record()
-        start = record.start_time
-        elapsed = (orm.utcnow() - _aware(start)).total_seconds() if start else None
+        start = self._start_time
+        elapsed = (orm.utcnow() - start).total_seconds() if start else None
         data = {"step": self.name, "execution_id": self.id,
                 "start_time": start.isoformat() if start else None,
-                "execution_time_seconds": elapsed, "parameters": record.parameters,
+                "execution_time_seconds": elapsed,
+                "parameters": _clean_params(self.catalog, self.config.parameters),
                 "run_description": self.config.description, "metrics": jsonable(metrics)}
         target_dir = self.working_dir
         if self.config.results is not None:
@@ -319,12 +267,9 @@ class Execution:
             target_dir = local
         target_dir.mkdir(parents=True, exist_ok=True)
         path = target_dir / "results.json"
-        _write_json_atomic(path, data)
-        self.log_metrics(metrics)
-        with self.catalog.session() as s:
-            row = s.get(orm.Execution, self.id)
-            assert row is not None
-            row.results = jsonable(data)
+        write_json_atomic(path, data)
+        self._write(ExecutionUpdated(execution_id=self.id, metrics=jsonable(metrics),
+                                     results=jsonable(data)))
         return path
 
     # -- where files go -----------------------------------------------------------
@@ -392,23 +337,20 @@ class Execution:
         return path
 
     def _remember(self, path: Path, entry: dict[str, Any]) -> None:
-        manifest_path = self.working_dir / MANIFEST
-        manifest = _read_manifest(self.working_dir)
+        manifest = read_manifest(self.working_dir)
         manifest[path.relative_to(self.working_dir).as_posix()] = entry
+        manifest_path = self.working_dir / MANIFEST
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(manifest_path, manifest)
+        write_json_atomic(manifest_path, manifest)
 
     # -- inputs and outputs -------------------------------------------------------
 
     def add_input(self, spec: InputSpec) -> ResourceRef:
         """Record one more input read during the run (hashed now)."""
         ref = self.catalog.resolve_ref(spec)
-        digest = local_digest(self.catalog, ref)
-        with self.catalog.session() as s:
-            version = current_version(self.catalog, s, ref, digest)
-            s.add(_ref_edge(self.id, EdgeRole.input, version.resource_id, ref, version.id))
-            s.flush()
-            self._check_consistency(s, [version.id])
+        edges = [ref_edge(self.catalog, EdgeRole.input, ref, online=not self._offline)]
+        self._write(EdgesAdded(execution_id=self.id, edges=edges, at=orm.utcnow()),
+                    check=lambda s: check_consistency(self, s, edges))
         return ref
 
     def add_output(self, spec: InputSpec) -> ResourceRef:
@@ -422,19 +364,19 @@ class Execution:
                 overlapping ref under the same parent execution.
         """
         ref = self.catalog.resolve_ref(spec)
-        with self.catalog.session() as s:
-            resource = s.scalars(select(orm.Resource).where(orm.Resource.name == ref.name)).one()
-            if self.parent_id:
-                self._check_conflicts(s, resource.id, ref)
-            already = s.scalars(select(orm.LineageEdge).where(
-                orm.LineageEdge.execution_id == self.id, orm.LineageEdge.role == "output",
-                orm.LineageEdge.resource_id == resource.id,
-                orm.LineageEdge.subpath == (ref.subpath or ""))).first()
-            if already is None:
-                s.add(_ref_edge(self.id, EdgeRole.output, resource.id, ref, None, valid=False))
+        if any(e.resource == ref.name and e.subpath == ref.subpath for e in self._outputs):
+            return ref
+        edge = EdgeSpec(id=orm.new_id(), role="output", resource=ref.name, subpath=ref.subpath,
+                        valid=False)
+        check = (lambda s: self._check_conflicts(s, ref)) if self.parent_id else None
+        self._write(EdgesAdded(execution_id=self.id, edges=[edge], at=orm.utcnow()),
+                    check=check)
+        self._outputs.append(edge)
         return ref
 
-    def _check_conflicts(self, s: Any, resource_id: str, ref: ResourceRef) -> None:
+    def _check_conflicts(self, s: Session, ref: ResourceRef) -> None:
+        resource_id = s.scalars(select(orm.Resource.id).where(orm.Resource.name == ref.name)
+                                ).one()
         siblings = (select(orm.Execution.id, orm.Execution.name)
                     .where(orm.Execution.parent_id == self.parent_id,
                            orm.Execution.id != self.id,
@@ -480,17 +422,23 @@ class Execution:
                 "its outputs (a failed one keeps them in its working dir for inspection)")
         self.update_status(Status.uploading, "uploading outputs")
         try:
-            files: list[OutputFile] = collect_output_files(
-                self.working_dir, _read_manifest(self.working_dir))
-            result = register_outputs(self, files)
+            files = collect_output_files(self.working_dir, read_manifest(self.working_dir))
+            self._seq += 1
+            op, records = outputs_op(self, files, self._outputs, self._seq)
+            self._write(op)
         except BaseException as exc:
             self._finish_with_error(exc, "upload failed")
             raise
         self.status = Status.completed
-        self._upload_result = result
+        if not self._offline:  # identical content may already be an asset: report that one
+            by_key = {(a.asset_table, a.sha256, a.filename): a
+                      for a in self.catalog.list_assets()}
+            records = {table: [by_key.get((a.asset_table, a.sha256, a.filename), a)
+                               for a in items] for table, items in records.items()}
+        self._upload_result = records
         if clean_folder:
             self._clean_working_dir()
-        return result
+        return records
 
     def _clean_working_dir(self) -> None:
         if self.config.working_dir is None:
@@ -511,6 +459,7 @@ class Execution:
             ExecutionConfig(name=name, parent_execution_id=self.id, **config))
 
     def _finish_with_error(self, exc: BaseException, context: str) -> None:
+        self._stop_heartbeat()
         status = Status.failed if isinstance(exc, Exception) else Status.aborted
         text = f"{context}: {type(exc).__name__}: {exc}" if str(exc) else \
             f"{context}: {type(exc).__name__}"
@@ -519,6 +468,11 @@ class Execution:
                 self.update_status(status, text)
         except Exception:  # the original error matters more than ours
             log.exception("steplineage: could not record %s for execution %s", status, self.id)
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     def __enter__(self) -> Execution:
         self.execution_start()
@@ -548,41 +502,53 @@ class Execution:
         return f"<Execution {self.id} {self.name!r} {self.status.value}>"
 
 
-def write_status(s: Any, execution_id: str, status: Status, message: str) -> None:
-    """Apply one validated status change inside an open session (row locked)."""
-    from steplineage.errors import StatusTransitionError
+class _Heartbeat:
+    """One daemon thread per running execution, touching ``heartbeat_at``."""
 
-    row = s.get(orm.Execution, execution_id, with_for_update=True)
-    if row is None:
-        raise NotFoundError(f"execution {execution_id} is not in the catalog")
-    current = Status(row.status)
-    if not can_transition(current, status):
-        raise StatusTransitionError(execution_id, current.value, status.value,
-                                    [n.value for n in allowed_next(current)])
-    seq = s.scalar(select(func.max(orm.StatusHistory.seq))
-                   .where(orm.StatusHistory.execution_id == execution_id))
-    now = orm.utcnow()
-    row.status, row.status_message, row.heartbeat_at = status.value, message, now
-    if status is Status.running and row.start_time is None:
-        row.start_time = now
-    if status in FINAL_STATUSES and row.start_time is not None:
-        row.stop_time = row.stop_time or now
-        row.duration_seconds = (_aware(row.stop_time) - _aware(row.start_time)).total_seconds()
-    s.add(orm.StatusHistory(execution_id=execution_id, seq=(seq or 0) + 1, status=status.value,
-                            message=message, at=now))
+    def __init__(self, catalog: Catalog, execution_id: str, every: float):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(catalog, execution_id, every),
+                                        name=f"steplineage-heartbeat-{execution_id[:8]}",
+                                        daemon=True)
+        self._thread.start()
 
+    def _run(self, catalog: Catalog, execution_id: str, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                with catalog.session() as s:
+                    row = s.get(orm.Execution, execution_id)
+                    if row is not None:
+                        row.heartbeat_at = orm.utcnow()
+            except Exception as exc:  # noqa: BLE001 - a missed beat is not worth a crash
+                log.debug("steplineage heartbeat for %s failed: %s", execution_id, exc)
 
-def ensure_agent(s: Any, name: str, kind: str) -> str:
-    """The id of the agent called ``name``, created (race-safely) if new."""
-    agent_id = str(uuid.uuid5(_AGENT_NAMESPACE, name))
-    if s.get(orm.Agent, agent_id) is None:
-        insert_or_lose_race(s, orm.Agent(id=agent_id, name=name, kind=kind))
-    return agent_id
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
-def _sigterm_to_exit(signum: int, _frame: Any) -> None:
-    # SystemExit unwinds the with-block, so the execution is recorded as aborted.
-    raise SystemExit(128 + signum)
+def _tracking_failed(catalog: Catalog, exc: BaseException, what: str, execution_id: str) -> None:
+    if catalog.settings.strict:
+        raise TrackingError(f"steplineage could not {what} (execution {execution_id}): the "
+                            f"catalog is unreachable ({type(exc).__name__}: {exc}); strict mode "
+                            "fails the step. Set strict=False to spool and carry on") from exc
+    log.warning("steplineage: catalog unreachable while trying to %s (execution %s): %s; "
+                "spooling to %s for replay", what, execution_id, exc, catalog.spool.path)
+
+
+def _existing(catalog: Catalog, exe_id: str, config: ExecutionConfig,
+              workflow: WorkflowRecord) -> Execution | None:
+    """The live handle of an execution that is already in the catalog (a retried create)."""
+    with catalog.session() as s:
+        row = s.get(orm.Execution, exe_id)
+        if row is None:
+            return None
+        seq = s.scalar(select(func.max(orm.StatusHistory.seq))
+                       .where(orm.StatusHistory.execution_id == exe_id)) or 0
+        working_dir = Path(row.working_dir) if row.working_dir else \
+            catalog.settings.resolved_working_root() / row.id
+        return Execution(catalog, row.id, config, workflow, working_dir, Status(row.status),
+                         seq=seq)
 
 
 def _resolve_workflow(catalog: Catalog, workflow: str | WorkflowRecord | None,
@@ -599,15 +565,28 @@ def _resolve_workflow(catalog: Catalog, workflow: str | WorkflowRecord | None,
         return catalog.add_workflow(wf_name, WorkflowType.script)
 
 
-def _ref_edge(execution_id: str, role: EdgeRole, resource_id: str, ref: ResourceRef,
-              version_id: str | None, valid: bool = True) -> orm.LineageEdge:
-    return orm.LineageEdge(id=orm.new_id(), execution_id=execution_id, role=role.value,
-                           resource_id=resource_id, subpath=ref.subpath or "",
-                           version_id=version_id, valid=valid)
+def _offline_workflow(workflow: str | WorkflowRecord | None, name: str | None) -> WorkflowRecord:
+    """The workflow record add_workflow would make, computed without the catalog."""
+    from steplineage.catalog.catalog import workflow_id
+
+    if isinstance(workflow, WorkflowRecord):
+        return workflow
+    wf_name = workflow or name
+    if not wf_name:
+        raise ExecutionError("an execution needs a workflow or a name")
+    return WorkflowRecord(id=workflow_id(wf_name, WorkflowType.script.value, None, None, None),
+                          name=wf_name, workflow_type=WorkflowType.script.value)
 
 
 def _clean_params(catalog: Catalog, params: dict[str, Any]) -> dict[str, Any]:
     return redact(jsonable(params), catalog.settings.redact_keys)
+
+
+def _secrets_of(catalog: Catalog, params: dict[str, Any]) -> list[str]:
+    """Literal values of secret-looking parameters, so messages never repeat them."""
+    from steplineage.redaction import secret_values
+
+    return secret_values(params, catalog.settings.redact_keys)
 
 
 def _user() -> str | None:
@@ -617,20 +596,12 @@ def _user() -> str | None:
         return None
 
 
-def _aware(value: Any) -> Any:
-    """SQLite hands back naive datetimes; the catalog stores UTC."""
-    from datetime import timezone
-
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
-def _read_manifest(working_dir: Path) -> dict[str, Any]:
+def read_manifest(working_dir: Path) -> dict[str, Any]:
+    """What ``asset_file_path`` recorded about the files it placed."""
     path = working_dir / MANIFEST
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
-
+def _sigterm_to_exit(signum: int, _frame: Any) -> None:
+    # SystemExit unwinds the with-block, so the execution is recorded as aborted.
+    raise SystemExit(128 + signum)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["REDACTED", "jsonable", "redact"]
+__all__ = ["REDACTED", "jsonable", "redact", "secret_values"]
 
 REDACTED = "***"
 
@@ -42,6 +42,32 @@ def redact(value: Any, keys: Iterable[str], secrets: Iterable[str] = ()) -> Any:
         return item
 
     return walk(value)
+
+
+def secret_values(value: Any, keys: Iterable[str]) -> list[str]:
+    """The string values stored under secret-looking keys (to mask them in free text).
+
+    Example:
+        >>> secret_values({"token": "abc123", "n": 1}, ["token"])
+        ['abc123']
+    """
+    lowered = [k.lower() for k in keys]
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if any(w in str(k).lower() for w in lowered):
+                    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+                        found.append(str(v))
+                else:
+                    walk(v)
+        elif isinstance(item, (list, tuple)):
+            for v in item:
+                walk(v)
+
+    walk(value)
+    return found
 
 
 def jsonable(value: Any) -> Any:

@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         default=5.0,
         description="Longest a catalog connection attempt may take before tracking gives up.",
     )
+    statement_timeout_seconds: float = Field(
+        default=30.0,
+        description="Longest one catalog statement may run on a server catalog.",
+    )
+    heartbeat_seconds: float = Field(
+        default=30.0,
+        description="How often a running execution touches its heartbeat.",
+    )
+    spool_max_ops: int = Field(
+        default=100_000,
+        description="Most operations the local spool keeps while the catalog is unreachable.",
+    )
     consistency: ConsistencyMode = Field(
         default=ConsistencyMode.error,
         description="Two versions of one ref upstream of a step: error, warn or off.",

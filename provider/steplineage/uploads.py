@@ -1,4 +1,4 @@
-"""Finishing an execution: find its output files, store them, register everything at once.
+"""Finishing an execution: find its output files, store them, describe the registration.
 
 Example:
     >>> files = collect_output_files(exe.working_dir, manifest)  # doctest: +SKIP
@@ -11,20 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from steplineage.catalog import orm
-from steplineage.catalog.records import asset_record
 from steplineage.errors import AssetPathError
+from steplineage.journal import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
 from steplineage.models import AssetRecord, ResourceRef
 from steplineage.staging import is_within
 from steplineage.status import Status
-from steplineage.versions import get_or_create_version, local_digest, placeholder_hash
+from steplineage.versions import local_digest, placeholder_hash
 
 if TYPE_CHECKING:
     from steplineage.execution import Execution
 
-__all__ = ["OutputFile", "collect_output_files", "register_outputs"]
+__all__ = ["OutputFile", "collect_output_files", "outputs_op"]
 
 
 @dataclass(frozen=True)
@@ -93,50 +91,41 @@ def collect_output_files(working_dir: Path, manifest: dict[str, Any]) -> list[Ou
     return out
 
 
-def register_outputs(exe: Execution, files: list[OutputFile]) -> dict[str, list[AssetRecord]]:
-    """Store ``files`` and, in one transaction, record assets, output versions and completion."""
-    from steplineage.execution import write_status
+def outputs_op(exe: Execution, files: list[OutputFile], declared: list[EdgeSpec],
+               seq: int) -> tuple[OutputsRegistered, dict[str, list[AssetRecord]]]:
+    """Store ``files`` and hash declared outputs; the operation that completes ``exe``.
 
+    Returns the operation and the asset records it will create, by asset table.
+    """
     cat = exe.catalog
-    stored = [(f, cat.object_store.put_file(f.path.resolve())) for f in files]
-    with cat.session() as s:
-        pending = s.scalars(select(orm.LineageEdge).where(
-            orm.LineageEdge.execution_id == exe.id, orm.LineageEdge.role == "output",
-            orm.LineageEdge.resource_id.is_not(None))).all()
-        names = {r.id: r.name for r in s.scalars(select(orm.Resource))}
-        outputs = [(edge.id, ResourceRef(names[edge.resource_id], edge.subpath or None))
-                   for edge in pending]
-    digests = {edge_id: local_digest(cat, ref) for edge_id, ref in outputs}  # outside the tx
-
-    result: dict[str, list[AssetRecord]] = {}
-    with cat.session() as s:
-        for f, obj in stored:
-            asset = s.scalars(select(orm.Asset).where(
-                orm.Asset.asset_table == f.asset_table, orm.Asset.sha256 == obj.digest.sha256,
-                orm.Asset.filename == f.filename)).first()
-            if asset is None:
-                asset = orm.Asset(id=orm.new_id(), asset_table=f.asset_table, url=obj.url,
-                                  filename=f.filename, length=obj.digest.length,
-                                  md5=obj.digest.md5, sha256=obj.digest.sha256,
-                                  description=f.description, asset_metadata=f.metadata)
-                asset.types = [orm.AssetTypeLink(type_name=t) for t in f.asset_types]
-                s.add(asset)
-                s.flush()
-            s.add(orm.LineageEdge(id=orm.new_id(), execution_id=exe.id, role="output",
-                                  asset_id=asset.id, valid=True))
-            result.setdefault(f.asset_table, []).append(asset_record(asset))
-        for edge_id, ref in outputs:
-            edge = s.get(orm.LineageEdge, edge_id)
-            assert edge is not None and edge.resource_id is not None
-            digest = digests[edge_id]
-            if digest is not None:
-                version = get_or_create_version(s, edge.resource_id, ref.subpath, digest.sha256,
-                                                "sha256", digest.length)
-            else:
-                version = get_or_create_version(s, edge.resource_id, ref.subpath,
-                                                placeholder_hash(ref, exe.id), "placeholder", None)
-            edge.version_id, edge.valid, edge.created_at = version.id, True, orm.utcnow()
-        n_assets = sum(len(v) for v in result.values())
-        write_status(s, exe.id, Status.completed,
-                     f"completed: {n_assets} asset(s), {len(outputs)} output ref(s) registered")
-    return result
+    specs: list[AssetSpec] = []
+    records: dict[str, list[AssetRecord]] = {}
+    for f in files:
+        obj = cat.object_store.put_file(f.path.resolve())
+        spec = AssetSpec(asset_id=orm.new_id(), edge_id=orm.new_id(), asset_table=f.asset_table,
+                         url=obj.url, filename=f.filename, length=obj.digest.length,
+                         md5=obj.digest.md5, sha256=obj.digest.sha256,
+                         description=f.description, asset_types=f.asset_types,
+                         metadata=f.metadata)
+        specs.append(spec)
+        records.setdefault(f.asset_table, []).append(AssetRecord(
+            id=spec.asset_id, asset_table=spec.asset_table, url=spec.url,
+            filename=spec.filename, length=spec.length, md5=spec.md5, sha256=spec.sha256,
+            description=spec.description, asset_types=sorted(spec.asset_types),
+            metadata=spec.metadata))
+    outputs = []
+    for edge in declared:
+        ref = ResourceRef(edge.resource or "", edge.subpath)
+        digest = local_digest(cat, ref)
+        if digest is not None:
+            outputs.append(edge.model_copy(update={"hash": digest.sha256, "hash_kind": "sha256",
+                                                   "length": digest.length, "valid": True}))
+        else:
+            outputs.append(edge.model_copy(update={"hash": placeholder_hash(ref, exe.id),
+                                                   "hash_kind": "placeholder", "valid": True}))
+    n_assets = len(specs)
+    status = StatusChanged(execution_id=exe.id, seq=seq, status=Status.completed,
+                           message=f"completed: {n_assets} asset(s), {len(outputs)} output "
+                                   "ref(s) registered", at=orm.utcnow())
+    op = OutputsRegistered(execution_id=exe.id, assets=specs, outputs=outputs, status=status)
+    return op, records

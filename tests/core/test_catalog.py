@@ -57,8 +57,9 @@ def test_server_catalog_needs_explicit_upgrade(pg_template: str, sl_home: Path) 
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     try:
+        unmigrated = sl.Catalog(url)  # opening is lazy: a task may start while the db is down
         with pytest.raises(sl.CatalogSchemaError, match="steplineage db upgrade"):
-            sl.Catalog(url)
+            unmigrated.list_executions()
         result = subprocess.run([sys.executable, "-m", "steplineage", "db", "upgrade", "--url", url],
                                 capture_output=True, text=True, check=True)
         assert f"-> {engines.head_revision()}" in result.stdout

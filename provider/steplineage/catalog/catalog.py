@@ -12,12 +12,13 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from steplineage.catalog import engine as engines
@@ -32,6 +33,7 @@ from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, Executio
                                 WorkflowRecord, WorkflowType)
 from steplineage.objectstore import ObjectStore
 from steplineage.settings import Settings, get_settings
+from steplineage.spool import FlushResult, Spool
 from steplineage.staging import check_name
 from steplineage.status import Status
 from steplineage.versions import insert_or_lose_race
@@ -79,15 +81,19 @@ class Catalog:
         self.settings = base.model_copy(update=updates)
         self.url = engines.normalise_url(self.settings.resolved_catalog_url())
         self.engine = engines.create_catalog_engine(
-            self.url, connect_timeout=self.settings.timeout_seconds)
+            self.url, connect_timeout=self.settings.timeout_seconds,
+            statement_timeout=self.settings.statement_timeout_seconds)
         migrate = auto_migrate if auto_migrate is not None else self.engine.dialect.name == "sqlite"
+        # A server catalog is checked on first use, not here: a task must be able to
+        # start (and spool) while the catalog is down.
+        self._schema_checked = False
         if migrate:
             engines.upgrade(self.engine)
-        else:
-            engines.check_schema(self.engine)
+            self._schema_checked = True
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._object_store: ObjectStore | None = None
         self._hash_cache: HashCache | None = None
+        self._spool: Spool | None = None
 
     def __repr__(self) -> str:
         return f"Catalog({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -97,6 +103,9 @@ class Catalog:
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
+        if not self._schema_checked:
+            engines.check_schema(self.engine)
+            self._schema_checked = True
         with self._sessions() as session, session.begin():
             yield session
 
@@ -114,6 +123,59 @@ class Catalog:
         if self._hash_cache is None:
             self._hash_cache = HashCache(self.settings.home.expanduser() / "hashcache.db")
         return self._hash_cache
+
+    @property
+    def spool(self) -> Spool:
+        """The local spool holding writes made while this catalog was unreachable."""
+        if self._spool is None:
+            self._spool = Spool(self.settings.home.expanduser() / "spool.db",
+                                self.settings.spool_max_ops)
+        return self._spool
+
+    @property
+    def spool_key(self) -> str:
+        """How this catalog is named in the spool (its URL without password)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def flush_spool(self) -> FlushResult:
+        """Replay operations spooled for this catalog (cheap when there are none)."""
+        if self.spool.pending(self.spool_key) == 0:
+            return FlushResult(0, 0, 0)
+        return self.spool.flush(self)
+
+    def reap(self, stale_after_seconds: float = 600.0) -> list[str]:
+        """Mark executions whose heartbeat stopped as ``aborted``; returns their ids.
+
+        A running execution touches its heartbeat every ``heartbeat_seconds``;
+        one silent for longer than ``stale_after_seconds`` died without saying
+        so (SIGKILL, lost host). Its declared outputs stay not valid.
+
+        Example:
+            >>> cat.reap(stale_after_seconds=300)  # doctest: +SKIP
+            ['5b8470d0-...']
+        """
+        from datetime import timedelta
+
+        from steplineage.journal import StatusChanged, apply_op
+
+        cutoff = orm.utcnow() - timedelta(seconds=stale_after_seconds)
+        live = [Status.created.value, Status.initializing.value, Status.running.value,
+                Status.uploading.value]
+        with self.session() as s:
+            rows = s.execute(select(orm.Execution.id, orm.Execution.heartbeat_at).where(
+                orm.Execution.status.in_(live), orm.Execution.heartbeat_at < cutoff)).all()
+        reaped = []
+        for exe_id, beat in rows:
+            with self.session() as s:
+                seq = s.scalar(select(func.max(orm.StatusHistory.seq)).where(
+                    orm.StatusHistory.execution_id == exe_id)) or 0
+                apply_op(s, StatusChanged(
+                    execution_id=exe_id, seq=seq + 1, status=Status.aborted,
+                    message=f"reaped: no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC "
+                            f"(more than {stale_after_seconds:g}s); the process died",
+                    at=orm.utcnow()), strict=False)
+            reaped.append(exe_id)
+        return reaped
 
     @property
     def lineage(self) -> Lineage:
@@ -166,8 +228,7 @@ class Catalog:
             checksum, dirty = info.checksum, info.dirty
             url = url or info.url
             version = version or (info.commit[:12] if info.commit else None)
-        key = "\0".join(str(p) for p in (name, workflow_type, version, url, checksum))
-        wf_id = str(uuid.uuid5(_WORKFLOW_NAMESPACE, key))
+        wf_id = workflow_id(name, workflow_type, version, url, checksum)
         with self.session() as s:
             row = s.get(orm.Workflow, wf_id)
             if row is None:
@@ -239,19 +300,40 @@ class Catalog:
         Raises:
             UnknownResourceError: nothing is registered under this name.
         """
-        with self.session() as s:
-            row = s.scalars(select(orm.Resource).where(orm.Resource.name == name)).first()
-            if row is None:
-                raise UnknownResourceError(
-                    f"unknown resource {name!r}: register it first with "
-                    f"cat.add_resource({name!r}, uri='file:///path/to/dir', role='source-data')")
-            return resource_record(row)
+        for res in self.list_resources():
+            if res.name == name:
+                return res
+        raise UnknownResourceError(
+            f"unknown resource {name!r}: register it first with "
+            f"cat.add_resource({name!r}, uri='file:///path/to/dir', role='source-data')")
 
     def list_resources(self) -> list[ResourceRecord]:
-        """Every registered resource, by name."""
-        with self.session() as s:
-            return [resource_record(r) for r in
-                    s.scalars(select(orm.Resource).order_by(orm.Resource.name))]
+        """Every registered resource, by name (cached on this host, see :meth:`_cached`)."""
+        def fetch() -> list[dict[str, Any]]:
+            with self.session() as s:
+                return [resource_record(r).model_dump() for r in
+                        s.scalars(select(orm.Resource).order_by(orm.Resource.name))]
+
+        return [ResourceRecord(**r) for r in self._cached("resources", fetch)]
+
+    def _cached(self, what: str, fetch: Any) -> Any:
+        """``fetch()``, remembered on this host; the remembered value while unreachable.
+
+        Resources and vocabularies change rarely and are needed to resolve refs
+        and check asset names, so a step can still run (and spool) in an outage.
+        """
+        cache = self.settings.home.expanduser() / "catalog-cache.json"
+        try:
+            value = fetch()
+        except Exception as exc:
+            if not engines.is_unreachable(exc) or not cache.exists():
+                raise
+            remembered = json.loads(cache.read_text()).get(self.spool_key, {})
+            if what not in remembered:
+                raise
+            return remembered[what]
+        _update_json(cache, self.spool_key, what, value)
+        return value
 
     def resolve_ref(self, ref_or_path: ResourceRef | str | Path) -> ResourceRef:
         """The ref for a ref or a local path (the innermost resource containing it).
@@ -301,9 +383,12 @@ class Catalog:
 
     def list_asset_tables(self) -> dict[str, str]:
         """Asset table names with their descriptions."""
-        with self.session() as s:
-            return {t.name: t.description for t in
-                    s.scalars(select(orm.AssetTable).order_by(orm.AssetTable.name))}
+        def fetch() -> dict[str, str]:
+            with self.session() as s:
+                return {t.name: t.description for t in
+                        s.scalars(select(orm.AssetTable).order_by(orm.AssetTable.name))}
+
+        return self._cached("asset_tables", fetch)
 
     def add_asset_type(self, name: str, description: str = "") -> str:
         """Add a term to the ``Asset_Type`` vocabulary (idempotent)."""
@@ -315,27 +400,42 @@ class Catalog:
 
     def list_asset_types(self) -> dict[str, str]:
         """Asset-type terms with their descriptions."""
-        with self.session() as s:
-            return {t.name: t.description for t in
-                    s.scalars(select(orm.AssetType).order_by(orm.AssetType.name))}
+        def fetch() -> dict[str, str]:
+            with self.session() as s:
+                return {t.name: t.description for t in
+                        s.scalars(select(orm.AssetType).order_by(orm.AssetType.name))}
+
+        return self._cached("asset_types", fetch)
 
     def check_asset_table(self, name: str) -> None:
         """Raise :class:`UnknownAssetTableError` unless the table exists."""
         check_name("asset table", name)
-        with self.session() as s:
-            if s.get(orm.AssetTable, name) is None:
-                raise UnknownAssetTableError(
-                    f"unknown asset table {name!r}: create it with "
-                    f"cat.create_asset_table({name!r}, description='...')")
+        known = self._vocabulary("asset_tables", self.list_asset_tables)
+        if known is not None and name not in known:
+            raise UnknownAssetTableError(
+                f"unknown asset table {name!r}: create it with "
+                f"cat.create_asset_table({name!r}, description='...')")
 
     def check_asset_types(self, names: Sequence[str]) -> None:
         """Raise :class:`UnknownAssetTypeError` naming every unknown term."""
-        with self.session() as s:
-            missing = [n for n in names if s.get(orm.AssetType, n) is None]
+        if not names:
+            return
+        known = self._vocabulary("asset_types", self.list_asset_types)
+        missing = [n for n in names if known is not None and n not in known]
         if missing:
             raise UnknownAssetTypeError(
                 f"unknown asset type(s) {', '.join(map(repr, missing))}: add them with "
                 + "; ".join(f"cat.add_asset_type({m!r}, description='...')" for m in missing))
+
+    def _vocabulary(self, what: str, listing: Any) -> dict[str, str] | None:
+        """A vocabulary, or None when the catalog is unreachable and this host never saw it
+        (the check is then left to the replay, rather than failing the step)."""
+        try:
+            return listing()
+        except Exception as exc:
+            if not engines.is_unreachable(exc):
+                raise
+            return None
 
     def get_asset(self, asset_id: str) -> AssetRecord:
         """An asset by id.
@@ -404,7 +504,7 @@ class Catalog:
         """Register a person, organisation or service account; returns its id."""
         if kind not in ("person", "organisation", "service"):
             raise CatalogError(f"agent kind {kind!r} must be person, organisation or service")
-        from steplineage.execution import ensure_agent
+        from steplineage.journal import ensure_agent
 
         with self.session() as s:
             agent_id = ensure_agent(s, name, kind)
@@ -416,7 +516,7 @@ class Catalog:
 
     def link_agent(self, execution_id: str, agent: str, role: str = "operator") -> None:
         """Associate an agent (by name; created as a person if new) with an execution."""
-        from steplineage.execution import ensure_agent
+        from steplineage.journal import ensure_agent
 
         with self.session() as s:
             agent_id = ensure_agent(s, agent, "person")
@@ -494,6 +594,27 @@ class Catalog:
                 versions = {v.id: v.hash for v in
                             s.scalars(select(orm.Version).where(orm.Version.id.in_(ids)))}
             return [edge_record(e, resources, versions) for e in edges]
+
+
+def _update_json(path: Path, key: str, what: str, value: Any) -> None:
+    """Set ``data[key][what]`` in a small JSON file, atomically (other keys kept)."""
+    import os
+
+    data = json.loads(path.read_text()) if path.exists() else {}
+    if data.get(key, {}).get(what) == value:
+        return
+    data.setdefault(key, {})[what] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def workflow_id(name: str, workflow_type: str, version: str | None, url: str | None,
+                checksum: str | None) -> str:
+    """The deterministic id of a workflow: the same code registers once, on any host."""
+    key = "\0".join(str(p) for p in (name, workflow_type, version, url, checksum))
+    return str(uuid.uuid5(_WORKFLOW_NAMESPACE, key))
 
 
 def _local_root(uri: str) -> Path | None:

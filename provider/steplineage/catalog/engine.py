@@ -23,8 +23,8 @@ from sqlalchemy.pool import StaticPool
 
 from steplineage.errors import CatalogSchemaError, CatalogURLError, ConfigurationError
 
-__all__ = ["create_catalog_engine", "current_revision", "head_revision", "normalise_url",
-           "upgrade"]
+__all__ = ["check_schema", "create_catalog_engine", "current_revision", "head_revision",
+           "is_unreachable", "normalise_url", "upgrade"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,24 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:  # pragma: no cover - trivi
     cursor.close()
 
 
-def create_catalog_engine(url: str, *, connect_timeout: float = 10.0) -> Engine:
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the catalog can't be reached (or is too slow) right now".
+
+    Such failures are spooled; anything else (a bug, a constraint) is raised.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        text_ = str(exc.orig if exc.orig is not None else exc).lower()
+        return not any(w in text_ for w in ("no such table", "no such column", "syntax error",
+                                            "does not exist"))
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def create_catalog_engine(url: str, *, connect_timeout: float = 10.0,
+                          statement_timeout: float = 30.0) -> Engine:
     """An engine for a (normalised) catalog URL with steplineage's connection settings.
 
     Example:
@@ -104,7 +121,9 @@ def create_catalog_engine(url: str, *, connect_timeout: float = 10.0) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": int(max(1, connect_timeout))},
+        pool_timeout=connect_timeout,
+        connect_args={"connect_timeout": int(max(1, connect_timeout)),
+                      "options": f"-c statement_timeout={int(statement_timeout * 1000)}"},
     )
 
 

@@ -1,0 +1,307 @@
+"""Catalog writes as replayable operations.
+
+Every change an execution makes to the catalog is one of the operations
+below: a pydantic value with client-generated ids and client-side
+timestamps. :func:`apply_op` writes one inside a session and is idempotent
+(an operation applied twice changes nothing the second time), so the same
+operation can be written now, or spooled while the catalog is unreachable and
+replayed later (see :mod:`steplineage.spool`) with the same result.
+
+Example:
+    >>> op = StatusChanged(execution_id="e1", seq=3, status="running", message="epoch 2",
+    ...                    at=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    >>> parse_op(op.model_dump_json()) == op
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from steplineage.catalog import orm
+from steplineage.errors import NotFoundError, StatusTransitionError, UnknownResourceError
+from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
+from steplineage.versions import get_or_create_version, insert_or_lose_race
+
+__all__ = ["AssetSpec", "EdgeSpec", "EdgesAdded", "ExecutionCreated", "ExecutionUpdated", "Op",
+           "OutputsRegistered", "StatusChanged", "apply_op", "ensure_agent", "parse_op"]
+
+log = logging.getLogger(__name__)
+
+_AGENT_NAMESPACE = uuid.UUID("0b6c7e0e-8a5e-4f39-9a53-5c1e2a3f4d21")
+
+
+class _Op(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ExecutionCreated(_Op):
+    """A new execution row, its workflow (upserted by id), agent and first history row."""
+
+    op: Literal["execution_created"] = "execution_created"
+    execution: dict[str, Any] = Field(description="Columns of the executions row.")
+    workflow: dict[str, Any] = Field(description="Columns of the workflows row.")
+    agent: str | None = Field(default=None, description="User name linked as operator.")
+    at: datetime
+
+
+class StatusChanged(_Op):
+    """History row ``seq`` of an execution, and the status it moves to."""
+
+    op: Literal["status_changed"] = "status_changed"
+    execution_id: str
+    seq: int
+    status: Status
+    message: str = ""
+    at: datetime
+
+
+class ExecutionUpdated(_Op):
+    """Parameters/metrics merged in, results or stop time set."""
+
+    op: Literal["execution_updated"] = "execution_updated"
+    execution_id: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    results: dict[str, Any] | None = None
+    stop_time: datetime | None = None
+
+
+class EdgeSpec(BaseModel):
+    """One lineage edge: to a ref version (by hash), an asset or a dataset version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    role: Literal["input", "output", "code"]
+    resource: str | None = None
+    subpath: str | None = None
+    hash: str | None = None
+    hash_kind: str = "sha256"
+    length: int | None = None
+    asset_id: str | None = None
+    dataset_version_id: str | None = None
+    valid: bool = True
+
+
+class EdgesAdded(_Op):
+    """Edges of one execution (inputs read, outputs declared)."""
+
+    op: Literal["edges_added"] = "edges_added"
+    execution_id: str
+    edges: list[EdgeSpec]
+    at: datetime
+
+
+class AssetSpec(BaseModel):
+    """An uploaded file to register as an asset and link as an output."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    asset_id: str
+    edge_id: str
+    asset_table: str
+    url: str
+    filename: str
+    length: int
+    md5: str
+    sha256: str
+    description: str = ""
+    asset_types: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class OutputsRegistered(_Op):
+    """Completion in one transaction: assets, output versions, final status."""
+
+    op: Literal["outputs_registered"] = "outputs_registered"
+    execution_id: str
+    assets: list[AssetSpec]
+    outputs: list[EdgeSpec] = Field(description="Declared output edges, now with hashes.")
+    status: StatusChanged
+
+
+Op = Annotated[ExecutionCreated | StatusChanged | ExecutionUpdated | EdgesAdded |
+               OutputsRegistered, Field(discriminator="op")]
+_OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
+
+
+def parse_op(data: str | bytes) -> Op:
+    """An operation from its JSON form."""
+    return _OP_ADAPTER.validate_json(data)
+
+
+def ensure_agent(s: Session, name: str, kind: str) -> str:
+    """The id of the agent called ``name``, created (race-safely) if new."""
+    agent_id = str(uuid.uuid5(_AGENT_NAMESPACE, name))
+    if s.get(orm.Agent, agent_id) is None:
+        insert_or_lose_race(s, orm.Agent(id=agent_id, name=name, kind=kind))
+    return agent_id
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; the catalog stores UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _apply_created(s: Session, op: ExecutionCreated) -> None:
+    exe_id = op.execution["id"]
+    if s.get(orm.Execution, exe_id) is not None:
+        return
+    if s.get(orm.Workflow, op.workflow["id"]) is None:
+        insert_or_lose_race(s, orm.Workflow(**op.workflow))
+    parent = op.execution.get("parent_id")
+    if parent and s.get(orm.Execution, parent) is None:
+        raise NotFoundError(f"parent execution {parent!r} does not exist; create the parent "
+                            "first")
+    s.add(orm.Execution(**op.execution, heartbeat_at=op.at, created_at=op.at))
+    s.add(orm.StatusHistory(execution_id=exe_id, seq=0, status=Status.created.value,
+                            message="created", at=op.at))
+    if op.agent:
+        s.add(orm.ExecutionAgent(execution_id=exe_id, agent_id=ensure_agent(s, op.agent,
+                                                                             "person"),
+                                 role="operator"))
+    s.flush()
+
+
+def _apply_status(s: Session, op: StatusChanged, strict: bool) -> None:
+    row = s.get(orm.Execution, op.execution_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"execution {op.execution_id} is not in the catalog")
+    existing = s.scalars(select(orm.StatusHistory).where(
+        orm.StatusHistory.execution_id == op.execution_id,
+        orm.StatusHistory.seq == op.seq)).first()
+    if existing is not None and existing.status == op.status.value and \
+            _aware(existing.at) == _aware(op.at):
+        return  # already applied
+    current = Status(row.status)
+    message = op.message
+    if not can_transition(current, op.status):
+        if strict:
+            raise StatusTransitionError(op.execution_id, current.value, op.status.value,
+                                        [n.value for n in allowed_next(current)])
+        # Replayed late (e.g. the reaper aborted it meanwhile): keep the record, not the move.
+        message = f"{op.message} [not applied: execution was already {current.value}]"
+    else:
+        row.status, row.status_message = op.status.value, op.message
+        row.heartbeat_at = op.at
+        if op.status is Status.running and row.start_time is None:
+            row.start_time = op.at
+        if op.status in FINAL_STATUSES and row.start_time is not None:
+            row.stop_time = row.stop_time or op.at
+            row.duration_seconds = (_aware(row.stop_time) - _aware(row.start_time)
+                                    ).total_seconds()
+    seq = op.seq
+    if existing is not None:  # another writer took this seq: append after the last one
+        seq = (s.scalar(select(func.max(orm.StatusHistory.seq)).where(
+            orm.StatusHistory.execution_id == op.execution_id)) or 0) + 1
+    s.add(orm.StatusHistory(execution_id=op.execution_id, seq=seq, status=op.status.value,
+                            message=message, at=op.at))
+
+
+def _apply_updated(s: Session, op: ExecutionUpdated) -> None:
+    row = s.get(orm.Execution, op.execution_id)
+    if row is None:
+        raise NotFoundError(f"execution {op.execution_id} is not in the catalog")
+    if op.parameters:
+        row.parameters = {**(row.parameters or {}), **op.parameters}
+    if op.metrics:
+        row.metrics = {**(row.metrics or {}), **op.metrics}
+    if op.results is not None:
+        row.results = op.results
+    if op.stop_time is not None:
+        row.stop_time = op.stop_time
+        if row.start_time is not None:
+            row.duration_seconds = (_aware(op.stop_time) - _aware(row.start_time)
+                                    ).total_seconds()
+
+
+def _resource_id(s: Session, name: str, cache: dict[str, str]) -> str:
+    if name not in cache:
+        found = s.scalars(select(orm.Resource.id).where(orm.Resource.name == name)).first()
+        if found is None:
+            raise UnknownResourceError(f"unknown resource {name!r}: register it with "
+                                       f"cat.add_resource({name!r}, uri=..., role=...)")
+        cache[name] = found
+    return cache[name]
+
+
+def _edge_row(s: Session, execution_id: str, spec: EdgeSpec, at: datetime,
+              resources: dict[str, str]) -> orm.LineageEdge:
+    resource_id = version_id = None
+    if spec.resource is not None:
+        resource_id = _resource_id(s, spec.resource, resources)
+        if spec.hash is not None:
+            version_id = get_or_create_version(s, resource_id, spec.subpath, spec.hash,
+                                               spec.hash_kind, spec.length).id
+    return orm.LineageEdge(id=spec.id, execution_id=execution_id, role=spec.role,
+                           resource_id=resource_id,
+                           subpath=(spec.subpath or "") if resource_id else None,
+                           version_id=version_id, asset_id=spec.asset_id,
+                           dataset_version_id=spec.dataset_version_id, valid=spec.valid,
+                           created_at=at)
+
+
+def _apply_edges(s: Session, op: EdgesAdded) -> None:
+    resources: dict[str, str] = {}
+    known = set(s.scalars(select(orm.LineageEdge.id).where(
+        orm.LineageEdge.id.in_([e.id for e in op.edges]))))
+    for spec in op.edges:
+        if spec.id not in known:
+            s.add(_edge_row(s, op.execution_id, spec, op.at, resources))
+    s.flush()
+
+
+def _apply_outputs(s: Session, op: OutputsRegistered, strict: bool) -> None:
+    resources: dict[str, str] = {}
+    for a in op.assets:
+        asset = s.scalars(select(orm.Asset).where(
+            orm.Asset.asset_table == a.asset_table, orm.Asset.sha256 == a.sha256,
+            orm.Asset.filename == a.filename)).first()
+        if asset is None:
+            asset = orm.Asset(id=a.asset_id, asset_table=a.asset_table, url=a.url,
+                              filename=a.filename, length=a.length, md5=a.md5, sha256=a.sha256,
+                              description=a.description, asset_metadata=a.metadata)
+            asset.types = [orm.AssetTypeLink(type_name=t) for t in a.asset_types]
+            s.add(asset)
+            s.flush()
+        if s.get(orm.LineageEdge, a.edge_id) is None:
+            s.add(orm.LineageEdge(id=a.edge_id, execution_id=op.execution_id, role="output",
+                                  asset_id=asset.id, valid=True, created_at=op.status.at))
+    for spec in op.outputs:
+        edge = s.get(orm.LineageEdge, spec.id)
+        fresh = _edge_row(s, op.execution_id, spec, op.status.at, resources)
+        if edge is None:
+            s.add(fresh)
+        else:
+            edge.version_id, edge.valid, edge.created_at = (fresh.version_id, spec.valid,
+                                                            op.status.at)
+    _apply_status(s, op.status, strict)
+
+
+def apply_op(s: Session, op: Op, *, strict: bool = True) -> None:
+    """Write one operation in the open session; applying it twice is harmless.
+
+    With ``strict=False`` (replay), a status change the state machine no longer
+    allows is recorded in the history without moving the status.
+    """
+    if isinstance(op, ExecutionCreated):
+        _apply_created(s, op)
+    elif isinstance(op, StatusChanged):
+        _apply_status(s, op, strict)
+    elif isinstance(op, ExecutionUpdated):
+        _apply_updated(s, op)
+    elif isinstance(op, EdgesAdded):
+        _apply_edges(s, op)
+    else:
+        _apply_outputs(s, op, strict)
+
