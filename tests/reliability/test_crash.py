@@ -1,0 +1,68 @@
+"""A step process killed with SIGKILL: the reaper marks it aborted, nothing half-registered."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import steplineage as sl
+
+CHILD = textwrap.dedent("""
+    import sys, steplineage as sl
+    cat = sl.Catalog()
+    cfg = sl.ExecutionConfig(workflow="doomed", outputs=[sys.argv[1] + "/partial.csv"])
+    with cat.create_execution(cfg) as exe:
+        open(sys.argv[1] + "/partial.csv", "w").write("half")
+        exe.asset_file_path("Model", "partial.bin").write_bytes(b"half a model")
+        print(exe.id, flush=True)
+        sys.stdin.read()  # wait to be killed
+""")
+
+
+def test_sigkill_mid_run_is_reaped_as_aborted(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    out = tmp_path / "out"
+    out.mkdir()
+    cat = sl.Catalog(home=home)
+    cat.add_resource("out", uri=out, role="results")
+    cat.create_asset_table("Model")
+    env = {**os.environ, "STEPLINEAGE_HOME": str(home), "STEPLINEAGE_HEARTBEAT_SECONDS": "0.2"}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(out)], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        exe_id = child.stdout.readline().strip()
+        assert exe_id, "child did not start its execution"
+        first_beat = cat.get_execution(exe_id)
+        deadline = time.monotonic() + 30
+        beats: set = set()
+        while len(beats) < 3 and time.monotonic() < deadline:  # the heartbeat is alive
+            with cat.engine.connect() as conn:
+                beats.add(conn.exec_driver_sql(
+                    "SELECT heartbeat_at FROM executions WHERE id = ?", (exe_id,)).scalar())
+            time.sleep(0.05)  # poll interval, bounded by the deadline
+        assert len(beats) >= 3
+        assert first_beat.status is sl.Status.running
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert cat.reap(stale_after_seconds=3600) == []  # a fresh beat is not stale
+    reaped: list[str] = []
+    deadline = time.monotonic() + 30
+    while exe_id not in reaped and time.monotonic() < deadline:
+        reaped = cat.reap(stale_after_seconds=1.0)
+        time.sleep(0.1)  # poll interval, bounded by the deadline
+    assert reaped == [exe_id]
+    rec = cat.get_execution(exe_id)
+    assert rec.status is sl.Status.aborted and "reaped: no heartbeat" in rec.status_message
+    outputs = cat.list_edges(exe_id, role="output")
+    assert [(str(e.ref), e.valid, e.version_hash) for e in outputs] == [
+        ("out:partial.csv", False, None)]
+    assert cat.list_assets("Model") == []
+    objects = home / "objects"
+    assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))
+    assert cat.lineage.stale() == []
