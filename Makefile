@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Real services the tests use when CI=true (see tests/conftest.py).
 export STEPLINEAGE_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test venv constraints clean
+.PHONY: demo test venv constraints clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/steplineage demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+# Browser tests use Debian's chromium (playwright cannot download browsers here).
+# Installed only when missing and we are root (CI); elsewhere those tests skip.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
 
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 constraints: $(STAMP)

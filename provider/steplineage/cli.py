@@ -4,24 +4,40 @@ Example:
     $ steplineage db upgrade --url postgresql+psycopg://user@db/lineage
     $ steplineage demo
     $ steplineage show execution 5b8470d0-...
+    $ steplineage report lineage --resource results:latest
+    $ steplineage report history --limit 20
+    $ steplineage lineage graph lineage.html --format html --direction upstream
+    $ steplineage report provenance 5b8470d0-... provenance.docx --format docx
 """
 
 from __future__ import annotations
 
+import enum
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
-from steplineage.errors import SteplineageError
+from steplineage.errors import NotFoundError, SteplineageError
+
+if TYPE_CHECKING:
+    from steplineage.catalog.catalog import Catalog
+    from steplineage.lineage.graph import LineageGraph
 
 app = typer.Typer(help="Step-level execution provenance and data lineage.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Manage the catalog's schema.", no_args_is_help=True)
 show_app = typer.Typer(help="Show one thing from the catalog.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports: lineage, history, results, status, provenance.",
+                         no_args_is_help=True)
+lineage_app = typer.Typer(help="Lineage graph exports and staleness.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(show_app, name="show")
+app.add_typer(report_app, name="report")
+app.add_typer(lineage_app, name="lineage")
 
 console = Console()
 
@@ -103,6 +119,265 @@ def demo(home: HomeOption = None,
     from steplineage.demo import run_demo
 
     run_demo(console, home=home, workdir=workdir)
+
+
+# -- reports and lineage (issue 3) ---------------------------------------------------------
+
+
+class GraphFormat(str, enum.Enum):
+    """Formats ``lineage graph`` writes."""
+
+    html = "html"
+    dot = "dot"
+    json = "json"
+    prov_json = "prov-json"
+    prov_n = "prov-n"
+
+
+class Direction(str, enum.Enum):
+    """Which way a lineage walk goes."""
+
+    upstream = "upstream"
+    downstream = "downstream"
+
+
+class ReportFormat(str, enum.Enum):
+    """Formats of the provenance report."""
+
+    html = "html"
+    docx = "docx"
+
+
+AsOfOption = Annotated[Optional[str], typer.Option(
+    "--as-of", help="Only lineage recorded at or before this ISO 8601 time (UTC if no zone).")]
+
+
+def _parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        # Python 3.10's fromisoformat does not take a trailing Z.
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2024-05-01T12:00:00Z",
+                                 param_hint="--as-of") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _parse_ref(value: str):
+    from steplineage.models import ResourceRef
+
+    name, _, subpath = value.partition(":")
+    return ResourceRef(name, subpath or None)
+
+
+def _version_as_of(cat: Catalog, value: str, as_of: datetime) -> str:
+    """Node id of the version a ref held at ``as_of`` (last edge touching it by then)."""
+    from sqlalchemy import select
+
+    from steplineage.catalog import orm
+
+    ref = _parse_ref(value)
+    resource = cat.get_resource(ref.name)
+    with cat.session() as s:
+        found = s.scalars(
+            select(orm.LineageEdge.version_id)
+            .where(orm.LineageEdge.resource_id == resource.id,
+                   orm.LineageEdge.subpath == (ref.subpath or ""),
+                   orm.LineageEdge.version_id.is_not(None),
+                   orm.LineageEdge.created_at <= as_of)
+            .order_by(orm.LineageEdge.created_at.desc()).limit(1)).first()
+    if found is None:
+        raise NotFoundError(f"{ref} had no recorded version at {as_of.isoformat()}")
+    return f"version:{found}"
+
+
+def _default_node(cat: Catalog) -> str:
+    """The newest completed execution: what users most often ask about."""
+    from steplineage.status import Status
+
+    latest = cat.list_executions(status=Status.completed, limit=1)
+    if not latest:
+        raise NotFoundError("the catalog has no completed execution yet: pass --node, "
+                            "--execution or --resource")
+    return f"execution:{latest[0].id}"
+
+
+def _stale_ids(cat: Catalog) -> set[str]:
+    ids: set[str] = set()
+    for item in cat.lineage.stale():
+        ids.add(f"execution:{item.execution_id}")
+        ids.update(item.stale_outputs)
+    return ids
+
+
+@report_app.command("lineage")
+def report_lineage(
+    execution: Optional[str] = typer.Option(None, "--execution", help="Execution id."),
+    resource: Optional[str] = typer.Option(
+        None, "--resource", help="NAME or NAME:SUBPATH; its current (or --as-of) version."),
+    as_of: AsOfOption = None,
+    depth: Optional[int] = typer.Option(None, min=0, help="Hops to walk (default: all)."),
+    url: UrlOption = None, home: HomeOption = None,
+) -> None:
+    """What produced an execution or a ref (upstream lineage), step by step.
+
+    Without --execution or --resource: the newest completed execution.
+    """
+    from steplineage.report import lineage_table
+
+    if execution and resource:
+        raise typer.BadParameter("pass --execution or --resource, not both")
+    moment = _parse_as_of(as_of)
+    with _catalog(url, home) as cat:
+        if resource:
+            node = (_version_as_of(cat, resource, moment) if moment
+                    else cat.lineage.resolve_node(_parse_ref(resource)))
+        elif execution:
+            node = cat.lineage.resolve_node(execution if ":" in execution
+                                            else f"execution:{execution}")
+        else:
+            node = _default_node(cat)
+        graph = cat.lineage.upstream(node, depth=depth, as_of=moment)
+        console.print(lineage_table(graph))
+        data = graph.of_kind("version", "asset", "dataset_version")
+        sources = [n for n in data if not any(e.target == n.id for e in graph.edges)]
+        if sources:
+            console.print("sources: " + ", ".join(sorted(n.label for n in sources)))
+        agents = graph.of_kind("agent")
+        if agents:
+            console.print("agents: " + ", ".join(sorted(n.label for n in agents)))
+
+
+@report_app.command("history")
+def report_history(
+    limit: int = typer.Option(20, min=1, help="Newest N executions."),
+    workflow: Optional[str] = typer.Option(None, help="Only this workflow."),
+    url: UrlOption = None, home: HomeOption = None,
+) -> None:
+    """Executions newest first, with their metrics as columns."""
+    from steplineage.report import history_table
+
+    with _catalog(url, home) as cat:
+        records = cat.list_executions(workflow=workflow, limit=limit)
+        console.print(history_table(records, title=f"History ({len(records)} executions)"))
+
+
+@report_app.command("results")
+def report_results(
+    limit: int = typer.Option(5, min=1, help="Newest N executions with results."),
+    workflow: Optional[str] = typer.Option(None, help="Only this workflow."),
+    url: UrlOption = None, home: HomeOption = None,
+) -> None:
+    """The results.json of the newest results executions."""
+    from steplineage.report import results_tables
+
+    with _catalog(url, home) as cat:
+        records = [r for r in cat.list_executions(workflow=workflow, limit=None)
+                   if r.results is not None][:limit]
+        if not records:
+            console.print("no execution has written results yet (exe.write_results(...))")
+        for table in results_tables(records):
+            console.print(table)
+
+
+@report_app.command("status")
+def report_status(
+    recent: int = typer.Option(10, min=1, help="How many running/failed executions to list."),
+    url: UrlOption = None, home: HomeOption = None,
+) -> None:
+    """Executions by status, and the ones running now or failed recently."""
+    from steplineage.report import status_tables
+
+    with _catalog(url, home) as cat:
+        for table in status_tables(cat, recent=recent):
+            console.print(table)
+
+
+@report_app.command("provenance")
+def report_provenance(
+    subject: str = typer.Argument(..., help="Execution id, dataset_version:<id>, "
+                                            "DATASET@VERSION or a dataset name."),
+    out: Path = typer.Argument(..., help="File to write."),
+    fmt: Optional[ReportFormat] = typer.Option(
+        None, "--format", help="html or docx (default: from OUT's suffix)."),
+    url: UrlOption = None, home: HomeOption = None,
+) -> None:
+    """A provenance report (inputs, steps, outputs, agents, checksums, parameters, metrics)."""
+    from steplineage.provenance_report import write_provenance_report
+
+    chosen = fmt.value if fmt else ("docx" if out.suffix.lower() == ".docx" else "html")
+    with _catalog(url, home) as cat:
+        path = write_provenance_report(cat, subject, out, chosen)  # type: ignore[arg-type]
+    console.print(f"wrote {chosen} provenance report to {path}")
+
+
+@lineage_app.command("graph")
+def lineage_graph(
+    out: str = typer.Argument(..., help="File to write, or - for standard output."),
+    fmt: GraphFormat = typer.Option(GraphFormat.html, "--format", help="Output format."),
+    node: Optional[str] = typer.Option(
+        None, "--node", help="Start node: kind:id, a bare id, or NAME[:SUBPATH] of a resource "
+                             "(default: the newest completed execution)."),
+    depth: Optional[int] = typer.Option(None, min=0, help="Hops to walk (default: all)."),
+    direction: Direction = typer.Option(Direction.upstream, help="Which way to walk."),
+    max_nodes: int = typer.Option(10_000, min=1, help="Cap; the graph is marked partial."),
+    as_of: AsOfOption = None,
+    url: UrlOption = None, home: HomeOption = None,
+) -> None:
+    """Export a lineage graph as HTML, DOT, node-link JSON, PROV-JSON or PROV-N."""
+    moment = _parse_as_of(as_of)
+    with _catalog(url, home) as cat:
+        start = _resolve_cli_node(cat, node) if node else _default_node(cat)
+        walk = cat.lineage.upstream if direction is Direction.upstream else cat.lineage.downstream
+        graph = walk(start, depth=depth, max_nodes=max_nodes, as_of=moment)
+        stale = _stale_ids(cat) if fmt in (GraphFormat.html, GraphFormat.dot) else set()
+        text = _render_graph(graph, fmt, stale)
+    if out == "-":
+        sys.stdout.write(text)
+        return
+    Path(out).write_text(text, encoding="utf-8")
+    note = " (partial: node cap reached)" if graph.partial else ""
+    console.print(f"wrote {fmt.value}: {len(graph.nodes)} nodes, {len(graph.edges)} edges "
+                  f"{direction.value} of {start} to {out}{note}")
+
+
+def _resolve_cli_node(cat: Catalog, value: str) -> str:
+    """A node id from --node: kind:id or a bare id first, then a resource ref."""
+    try:
+        return cat.lineage.resolve_node(value)
+    except NotFoundError:
+        if value.split(":", 1)[0] in {r.name for r in cat.list_resources()}:
+            return cat.lineage.resolve_node(_parse_ref(value))
+        raise
+
+
+def _render_graph(graph: LineageGraph, fmt: GraphFormat, stale: set[str]) -> str:
+    import json
+
+    if fmt is GraphFormat.html:
+        return graph.to_html(stale=stale)
+    if fmt is GraphFormat.dot:
+        return graph.to_dot(stale=stale)
+    if fmt is GraphFormat.prov_json:
+        return graph.to_prov_json() + "\n"
+    if fmt is GraphFormat.prov_n:
+        return graph.to_prov_n() + "\n"
+    return json.dumps(graph.to_node_link(), indent=2, sort_keys=True, default=str) + "\n"
+
+
+@lineage_app.command("stale")
+def lineage_stale(url: UrlOption = None, home: HomeOption = None) -> None:
+    """Steps whose inputs changed since they ran, and what to re-run, in order."""
+    from steplineage.report import stale_table
+
+    with _catalog(url, home) as cat:
+        items = cat.lineage.stale()
+        if not items:
+            console.print("nothing is stale: every latest run read the current versions")
+            return
+        names = {e: cat.get_execution(e).name for item in items for e in item.rerun}
+        console.print(stale_table(items, names))
 
 
 def main() -> None:

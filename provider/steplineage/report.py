@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.panel import Panel
@@ -20,8 +21,11 @@ from steplineage.models import AssetRecord, ExecutionRecord, LineageEdgeRecord
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
+    from steplineage.lineage.graph import LineageGraph, LineageNode
+    from steplineage.lineage.impact import StaleExecution
 
-__all__ = ["edges_table", "execution_panel", "executions_table"]
+__all__ = ["edges_table", "execution_panel", "executions_table", "history_table",
+           "lineage_table", "results_tables", "stale_table", "status_tables"]
 
 _STATUS_STYLE = {"completed": "green", "failed": "red", "aborted": "red", "skipped": "yellow",
                  "running": "cyan", "uploading": "cyan", "initializing": "cyan",
@@ -90,3 +94,163 @@ def execution_panel(catalog: Catalog, execution_id: str) -> Panel:
         f"parameters {json.dumps(r.parameters, sort_keys=True)}\n",
         f"metrics {json.dumps(r.metrics, sort_keys=True)}")
     return Panel(Group(header, history, edges), title=f"execution {r.id[:8]}")
+
+
+# -- issue 3 reports: lineage, history, results, status, stale ---------------------------
+
+
+def _short_hash(node: LineageNode) -> str:
+    from steplineage.export.dot import short_hash
+
+    return short_hash(str(node.attrs.get("hash") or node.attrs.get("sha256") or ""))
+
+
+def _flat(values: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in (values or {}).items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else value.isoformat()
+    return text.replace("T", " ")[:19]
+
+
+def _flow_order(graph: LineageGraph) -> list[str]:
+    """Node ids with producers before consumers (by depth if the graph has a cycle)."""
+    import networkx as nx
+
+    nxg = graph.to_networkx()
+    try:
+        # lexicographical: ties broken by label, so the table is stable between runs
+        labels = {n.id: (n.label, n.id) for n in graph.nodes}
+        return list(nx.lexicographical_topological_sort(nxg, key=lambda i: labels[i]))
+    except nx.NetworkXUnfeasible:
+        return [n.id for n in graph.nodes]
+
+
+def lineage_table(graph: LineageGraph, title: str | None = None) -> Table:
+    """The executions of a lineage graph in data-flow order, with what each read and wrote.
+
+    Example:
+        >>> Console().print(lineage_table(cat.lineage.upstream("execution:..."))) # doctest: +SKIP
+    """
+    nodes = {n.id: n for n in graph.nodes}
+    root = nodes.get(graph.root or "")
+    title = title or (f"Lineage {graph.direction} of {root.label}" if root else "Lineage")
+    if graph.partial:
+        title += " (partial: node cap reached)"
+    table = Table(title=title)
+    for column in ("#", "step", "execution", "status", "started", "reads", "writes"):
+        table.add_column(column, overflow="fold")
+    order = [nodes[i] for i in _flow_order(graph) if nodes[i].kind == "execution"]
+    for i, exe in enumerate(order, 1):
+        reads = [f"{'code ' if e.relation == 'code' else ''}{nodes[e.source].label}"
+                 f"@{_short_hash(nodes[e.source])}" for e in graph.edges
+                 if e.target == exe.id and e.relation in ("used", "code")]
+        writes = [f"{nodes[e.target].label}@{_short_hash(nodes[e.target])}"
+                  for e in graph.edges if e.source == exe.id and e.relation == "generated"]
+        name = Text(exe.label, style="bold" if exe.id == graph.root else "")
+        table.add_row(str(i), name, exe.catalog_id[:8], _status(str(exe.attrs.get("status"))),
+                      _when(exe.attrs.get("start_time")), "\n".join(sorted(reads)),
+                      "\n".join(sorted(writes)))
+    return table
+
+
+def history_table(records: Sequence[ExecutionRecord], title: str = "History") -> Table:
+    """Executions newest first, one column per metric (``dws report history``).
+
+    Example:
+        >>> Console().print(history_table(cat.list_executions(limit=20)))  # doctest: +SKIP
+    """
+    metrics = [_flat(r.metrics) for r in records]
+    keys = sorted({k for m in metrics for k in m})
+    table = Table(title=title)
+    for column in ("id", "name", "status", "started", "duration", *keys):
+        table.add_column(column, overflow="fold",
+                         justify="right" if column in keys or column == "duration" else "left")
+    for r, m in zip(records, metrics):
+        duration = f"{r.duration_seconds:.3f}s" if r.duration_seconds is not None else ""
+        table.add_row(r.id[:8], r.name, _status(r.status.value), _when(r.start_time), duration,
+                      *(_cell(m.get(k)) for k in keys))
+    return table
+
+
+def results_tables(records: Sequence[ExecutionRecord]) -> list[Table]:
+    """One key/value table per execution that wrote results.json (``dws report results``).
+
+    Example:
+        >>> for t in results_tables(cat.list_executions()): Console().print(t)  # doctest: +SKIP
+    """
+    tables = []
+    for r in records:
+        if r.results is None:
+            continue
+        table = Table(title=f"Results of {r.name} ({r.id[:8]}, {_when(r.stop_time)})")
+        table.add_column("key")
+        table.add_column("value", overflow="fold")
+        for key, value in sorted(_flat(r.results).items()):
+            table.add_row(key, _cell(value))
+        tables.append(table)
+    return tables
+
+
+def status_tables(catalog: Catalog, recent: int = 10) -> list[Table]:
+    """Counts of executions by status, then the most recent running and failed ones.
+
+    Example:
+        >>> for t in status_tables(cat): Console().print(t)  # doctest: +SKIP
+    """
+    from sqlalchemy import func, select
+
+    from steplineage.catalog import orm
+
+    with catalog.session() as s:
+        counts = dict(s.execute(select(orm.Execution.status, func.count())
+                                .group_by(orm.Execution.status)).all())
+    table = Table(title="Executions by status")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    for status in sorted(counts, key=lambda k: (-counts[k], k)):
+        table.add_row(_status(status), str(counts[status]))
+    table.add_row(Text("total", style="bold"), str(sum(counts.values())))
+    tables = [table]
+    for status, title in (("running", "Running now"), ("failed", "Recent failures")):
+        records = catalog.list_executions(status=status, limit=recent)
+        if records:
+            tables.append(executions_table(records, title=title))
+    return tables
+
+
+def stale_table(items: Sequence[StaleExecution], names: dict[str, str]) -> Table:
+    """Stale executions: which input changed (used -> current version) and what to re-run.
+
+    ``names`` maps execution ids to names for the re-run chain.
+
+    Example:
+        >>> Console().print(stale_table(cat.lineage.stale(), {}))  # doctest: +SKIP
+    """
+    table = Table(title="Stale executions")
+    for column in ("step", "execution", "changed input", "used", "current", "re-run in order"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            item.name, item.execution_id[:8], "\n".join(str(r.ref) for r in item.reasons),
+            "\n".join(r.used_version[:12] for r in item.reasons),
+            "\n".join(r.current_version[:12] for r in item.reasons),
+            " -> ".join(f"{names.get(e, '?')} ({e[:8]})" for e in item.rerun))
+    return table

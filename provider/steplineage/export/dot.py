@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from steplineage.lineage.graph import LineageGraph, LineageNode
 
-__all__ = ["KIND_STYLE", "dot_quote", "to_dot"]
+__all__ = ["KIND_STYLE", "dot_quote", "short_hash", "to_dot"]
 
 #: kind -> (shape, fill colour, border colour); the HTML renderer uses the same palette.
 KIND_STYLE: dict[str, tuple[str, str, str]] = {
@@ -54,11 +54,23 @@ def _node_label(node: LineageNode) -> str:
     status = node.attrs.get("status")
     if node.kind == "execution" and status:
         second = f"{second} · {status}"
-    elif node.kind == "version" and node.attrs.get("hash"):
-        second = f"{second} · {str(node.attrs['hash'])[:12]}"
-    elif node.kind == "asset" and node.attrs.get("sha256"):
-        second = f"{second} · {str(node.attrs['sha256'])[:12]}"
+    elif node.kind in ("version", "asset"):
+        digest = str(node.attrs.get("hash") or node.attrs.get("sha256") or "")
+        if digest:
+            second = f"{second} · {short_hash(digest)}"
     return f"{node.label}\n{second}"
+
+
+def short_hash(digest: str) -> str:
+    """The first 12 hex digits, or ``placeholder <8 digits>`` for a placeholder version.
+
+    Example:
+        >>> short_hash("placeholder:0f077264f1f83112")
+        'placeholder 0f077264'
+    """
+    if digest.startswith("placeholder:"):
+        return "placeholder " + digest[len("placeholder:"):][:8]
+    return digest[:12]
 
 
 def to_dot(graph: LineageGraph, stale: Collection[str] = (), name: str = "lineage") -> str:

@@ -125,7 +125,7 @@ def to_html(graph: LineageGraph, title: str | None = None, stale: Collection[str
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">
+<meta http-equiv="Content-Security-Policy" content="{html.escape(csp, quote=False)}">
 <meta name="generator" content="steplineage">
 <title>{html.escape(title)}</title>
 <style>

@@ -17,11 +17,11 @@
   "use strict";
 
   var SVG_NS = "http://www.w3.org/2000/svg";
-  var NODE_W = 190;
+  var NODE_W = 180;
   var NODE_H = 46;
-  var GAP_X = 90;
+  var GAP_X = 70;
   var GAP_Y = 26;
-  var MAX_LABEL = 26;
+  var MAX_LABEL = 40;
   var ARC_ROOM = 80; // space above the top row for edges that arc over skipped columns
   var KIND_STYLE = {
     execution: { fill: "#dbeafe", stroke: "#1d4ed8", radius: 4, name: "execution" },
@@ -139,11 +139,28 @@
     };
   }
 
+  function shortHash(value) {
+    value = String(value);
+    // placeholder versions read "placeholder:<digest>": keep the word, shorten the digest
+    return value.indexOf("placeholder:") === 0 ? "placeholder " + value.slice(12, 20)
+                                               : value.slice(0, 12);
+  }
+
+  /* Shorten an SVG text element until it fits in `width` pixels (needs layout). */
+  function fitText(textEl, full, width) {
+    var text = shorten(full, MAX_LABEL);
+    textEl.textContent = text;
+    while (text.length > 2 && textEl.getComputedTextLength() > width) {
+      text = text.slice(0, text.length - 2) + "\u2026";
+      textEl.textContent = text;
+    }
+  }
+
   function describe(node) {
     var a = node.attrs || {};
     if (node.kind === "execution") { return "execution \u00b7 " + (a.status || "?"); }
-    if (node.kind === "version" && a.hash) { return "version \u00b7 " + String(a.hash).slice(0, 12); }
-    if (node.kind === "asset" && a.sha256) { return "asset \u00b7 " + String(a.sha256).slice(0, 12); }
+    if (node.kind === "version" && a.hash) { return "version \u00b7 " + shortHash(a.hash); }
+    if (node.kind === "asset" && a.sha256) { return "asset \u00b7 " + shortHash(a.sha256); }
     return (KIND_STYLE[node.kind] || { name: node.kind }).name;
   }
 
@@ -218,9 +235,11 @@
       el("rect", { width: NODE_W, height: NODE_H, rx: style.radius, ry: style.radius,
                    fill: style.fill, stroke: style.stroke, "class": "slg-box" }, g);
       var label = el("text", { x: 10, y: 19, "class": "slg-label" }, g);
-      label.textContent = shorten(n.label, MAX_LABEL);
+      fitText(label, n.label, NODE_W - 18);
       var sub = el("text", { x: 10, y: 36, "class": "slg-sub" }, g);
-      sub.textContent = describe(n) + (stale[n.id] ? " \u00b7 stale" : "");
+      // "stale" first: it is what the reader must not miss when the box is narrow
+      fitText(sub, stale[n.id] ? "stale \u00b7 " + (status || describe(n)) : describe(n),
+              NODE_W - 18);
       var title = el("title", {}, g);
       title.textContent = n.label + "\n" + n.id;
       g.addEventListener("click", function (ev) { ev.stopPropagation(); select(n.id); });
