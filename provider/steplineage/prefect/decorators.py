@@ -1,0 +1,349 @@
+"""``@tracked_flow`` and ``@tracked_task``: Prefect's decorators, with steplineage tracking.
+
+Both take every option of Prefect's ``@flow`` / ``@task`` plus steplineage's
+own (``inputs``, ``outputs``, ``assets``, ``datasets``, ``workflow``,
+``catalog``, ``strict``, ``upload``) and return real Prefect ``Flow`` / ``Task``
+objects: the function is wrapped with :func:`functools.wraps` and the wrapper
+handed to ``prefect.flow`` / ``prefect.task``, so ``.submit``, ``.map``,
+``.with_options``, deployments, caching, retries, the signature and Prefect's
+parameter validation are all Prefect's own. Async functions stay async.
+
+Example:
+    >>> from steplineage.prefect import tracked_flow, tracked_task
+    >>> @tracked_task(inputs=["data/raw/{day}.csv"], outputs=["data/clean/{day}.csv"], retries=2)
+    ... def clean(day: str) -> None: ...
+    >>> @tracked_flow(log_prints=True)
+    ... def etl(days: list[str]) -> None:
+    ...     clean.map(days).wait()
+    >>> type(etl).__name__, type(clean).__name__
+    ('Flow', 'Task')
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
+
+from steplineage.errors import ConfigurationError
+from steplineage.models import WorkflowRecord
+from steplineage.prefect import adapter
+from steplineage.prefect.adapter import Step, StepOptions, guarded
+from steplineage.prefect.runtime import _ACTIVE
+from steplineage.prefect.specs import Specs, asset_keys
+from steplineage.settings import get_settings
+
+if TYPE_CHECKING:
+    from prefect import Flow, Task
+
+    from steplineage.catalog.catalog import Catalog
+
+__all__ = ["tracked_flow", "tracked_task"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+log = logging.getLogger("steplineage.prefect")
+
+
+def _check_prefect_options(kind: str, options: dict[str, Any]) -> None:
+    """Unknown options fail at decoration time, naming the closest Prefect option."""
+    from prefect import Flow, Task
+
+    allowed = set(inspect.signature((Flow if kind == "flow" else Task).__init__).parameters)
+    allowed -= {"self", "fn"}
+    for name in options:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, sorted(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigurationError(
+                f"@tracked_{kind} got an unknown option {name!r}{hint}. It takes every option "
+                f"of Prefect's @{kind} plus inputs, outputs, assets, datasets, workflow, "
+                f"catalog, strict and upload, e.g. @tracked_{kind}(retries=2, "
+                "outputs=['data/out.csv'])")
+
+
+def _check_function(kind: str, fn: object) -> None:
+    if not callable(fn):
+        raise ConfigurationError(
+            f"@tracked_{kind} decorates a function, got {type(fn).__name__}; use it as\n"
+            f"    @tracked_{kind}(retries=2)\n    def step(x: int) -> int: ...")
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        raise ConfigurationError(
+            f"@tracked_{kind} does not track generator functions ({fn.__name__}): return a "
+            "list instead of yielding, or use Prefect's plain decorator for this step")
+
+
+def _add_hook(options: dict[str, Any], name: str, hook: Callable[..., None]) -> None:
+    options[name] = [*(options.get(name) or []), hook]
+
+
+def _in_own_run(kind: str, wrapper: Callable[..., Any]) -> bool:
+    """Whether Prefect is running this very function (not e.g. ``task.fn(...)`` called by hand)."""
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    ctx = TaskRunContext.get() if kind == "task" else FlowRunContext.get()
+    owner = getattr(ctx, kind, None) if ctx is not None else None
+    return owner is not None and getattr(owner, "fn", None) is wrapper
+
+
+def _skipped_state(step: Step) -> Any:
+    from prefect.states import Completed
+
+    workflow = step.execution.workflow.name if step.execution is not None else "?"
+    return Completed(name="Skipped", message=f"steplineage: workflow {workflow!r} is inactive; "
+                                             "the function did not run")
+
+
+def _publish(kind: str, step: Step) -> None:
+    if kind != "flow" or step.execution is None or step.active.catalog is None:
+        return
+    from prefect.context import FlowRunContext
+
+    from steplineage.prefect.artifacts import publish_artifacts
+
+    ctx = FlowRunContext.get()
+    flow_name = ctx.flow.name if ctx is not None and ctx.flow is not None else step.execution.name
+    with guarded("publish lineage artifacts", step.strict, **step.context):
+        publish_artifacts(step.active.catalog, step.execution.id, flow_name,
+                          get_settings().ui_url)
+
+
+def _wrap(kind: Literal["flow", "task"], fn: Callable[P, R], options: StepOptions) -> Callable[P, R]:
+    signature = inspect.signature(fn)
+    start = adapter.start_flow if kind == "flow" else adapter.start_task
+
+    def begin(wrapper: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> Step | None:
+        if not _in_own_run(kind, wrapper):
+            return None
+        return start(options, fn, adapter.call_parameters(signature, args, kwargs))
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            step = begin(async_wrapper, args, kwargs)
+            if step is None:
+                return await fn(*args, **kwargs)
+            if step.skipped:
+                return _skipped_state(step)
+            token = _ACTIVE.set(step.active)
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                step.fail(exc)
+                _publish(kind, step)
+                raise
+            finally:
+                _ACTIVE.reset(token)
+            step.finish(result)
+            _publish(kind, step)
+            return result
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        step = begin(wrapper, args, kwargs)
+        if step is None:
+            return fn(*args, **kwargs)
+        if step.skipped:
+            return _skipped_state(step)
+        token = _ACTIVE.set(step.active)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            step.fail(exc)
+            _publish(kind, step)
+            raise
+        finally:
+            _ACTIVE.reset(token)
+        step.finish(result)
+        _publish(kind, step)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _options(inputs: Specs, outputs: Specs, assets: Specs, datasets: Any,
+             workflow: str | WorkflowRecord | None, catalog: Catalog | str | None,
+             strict: bool | None, upload: str) -> StepOptions:
+    if upload not in ("auto", "manual"):
+        raise ConfigurationError(f"upload={upload!r}: use 'auto' (outputs are uploaded when the "
+                                 "step returns) or 'manual' (call exe.upload_execution_outputs())")
+    if isinstance(datasets, str):
+        raise ConfigurationError(f"datasets= takes a list: datasets=[{datasets!r}]")
+    return StepOptions(inputs=inputs, outputs=outputs, assets=assets,
+                       datasets=tuple(datasets or ()), workflow=workflow, catalog=catalog,
+                       strict=strict, upload=upload)  # type: ignore[arg-type]
+
+
+@overload
+def tracked_task(fn: Callable[P, R], /) -> Task[P, R]: ...
+
+
+@overload
+def tracked_task(
+    fn: None = None, /, *, inputs: Specs = None, outputs: Specs = None, assets: Specs = None,
+    datasets: list[str] | None = None, workflow: str | WorkflowRecord | None = None,
+    catalog: Catalog | str | None = None, strict: bool | None = None,
+    upload: Literal["auto", "manual"] = "auto", **task_options: Any,
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def tracked_task(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    inputs: Specs = None,
+    outputs: Specs = None,
+    assets: Specs = None,
+    datasets: list[str] | None = None,
+    workflow: str | WorkflowRecord | None = None,
+    catalog: Catalog | str | None = None,
+    strict: bool | None = None,
+    upload: Literal["auto", "manual"] = "auto",
+    **task_options: Any,
+) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+    """A Prefect task whose every attempt is recorded as an execution.
+
+    Each attempt of a task run (``run_count``) is one execution, a child of
+    its flow run's execution (or of the tracked task that called it). Inputs
+    are hashed (and input assets downloaded and verified) before the function
+    runs; outputs become valid versions when it returns. A cache hit is
+    recorded as a completed execution whose metric ``reused_from_execution``
+    names the execution that computed the result. Static URI outputs are also
+    Prefect assets (a ``MaterializingTask``); static URI inputs become
+    ``asset_deps``.
+
+    Args:
+        inputs: refs, paths, URIs, templates (``"raw/{day}.csv"``) or callables
+            of the call's arguments, read by the task.
+        outputs: the same kinds, written by the task.
+        assets: ids of catalog assets to stage into the working dir (see
+            ``current_execution().asset_paths``); templates allowed.
+        datasets: names of catalog datasets to stage.
+        workflow: workflow name or record; default: the enclosing flow's.
+        catalog: a Catalog or URL; default: the enclosing flow's, else settings.
+        strict: fail the task when tracking fails; default: the flow's, else
+            ``STEPLINEAGE_STRICT``.
+        upload: ``"auto"`` uploads outputs when the function returns;
+            ``"manual"`` waits for ``current_execution().upload_execution_outputs()``.
+        **task_options: any option of Prefect's ``@task`` (retries, cache_policy, ...).
+
+    Raises:
+        ConfigurationError: at decoration time, for an unknown option or a
+            wrong kind of spec, with an example of correct use.
+
+    Example:
+        >>> @tracked_task(inputs=[sl.ResourceRef("raw", "{day}.csv")], retries=2)  # doctest: +SKIP
+        ... def load(day: str) -> int: ...
+    """
+    options = _options(inputs, outputs, assets, datasets, workflow, catalog, strict, upload)
+    _check_prefect_options("task", task_options)
+
+    def decorate(func: Callable[P, R]) -> Task[P, R]:
+        import prefect
+        from prefect.tasks import MaterializingTask
+
+        _check_function("task", func)
+        prefect_options = dict(task_options)
+
+        def steplineage_record_cache_hit(task: Any, task_run: Any, state: Any) -> None:
+            adapter.record_cached(options, task, task_run, state)
+
+        def steplineage_record_task_failure(task: Any, task_run: Any, state: Any) -> None:
+            adapter.settle_task(options, task, task_run, state)
+
+        _add_hook(prefect_options, "on_completion", steplineage_record_cache_hit)
+        _add_hook(prefect_options, "on_failure", steplineage_record_task_failure)
+        deps = asset_keys(options.inputs)  # type: ignore[arg-type]
+        if deps:
+            prefect_options["asset_deps"] = [*(prefect_options.get("asset_deps") or []), *deps]
+        wrapper = _wrap("task", func, options)
+        materialized = asset_keys(options.outputs)  # type: ignore[arg-type]
+        if materialized:
+            return MaterializingTask(fn=wrapper, assets=materialized, **prefect_options)
+        return prefect.task(wrapper, **prefect_options)
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+@overload
+def tracked_flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
+
+
+@overload
+def tracked_flow(
+    fn: None = None, /, *, inputs: Specs = None, outputs: Specs = None, assets: Specs = None,
+    datasets: list[str] | None = None, workflow: str | WorkflowRecord | None = None,
+    catalog: Catalog | str | None = None, strict: bool | None = None,
+    upload: Literal["auto", "manual"] = "auto", **flow_options: Any,
+) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def tracked_flow(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    inputs: Specs = None,
+    outputs: Specs = None,
+    assets: Specs = None,
+    datasets: list[str] | None = None,
+    workflow: str | WorkflowRecord | None = None,
+    catalog: Catalog | str | None = None,
+    strict: bool | None = None,
+    upload: Literal["auto", "manual"] = "auto",
+    **flow_options: Any,
+) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
+    """A Prefect flow whose every run is recorded as a parent execution.
+
+    The flow run is an execution of a ``prefect-flow`` workflow (the flow's
+    name, version and source file); its tasks and subflows are children. When
+    the run ends it publishes a lineage summary, a table of executions and,
+    with ``STEPLINEAGE_UI_URL`` set, a link to the lineage UI as Prefect
+    artifacts. Crashes, cancellations and runs that fail before the function
+    starts (invalid parameters) are recorded by state hooks. An inactive
+    workflow's run is recorded as skipped and ends in Prefect state
+    ``Completed(name="Skipped")`` without running the function.
+
+    Args:
+        inputs, outputs, assets, datasets: as for :func:`tracked_task`.
+        workflow: workflow name or record; default: one for this flow.
+        catalog: a Catalog or URL; default: from settings (``STEPLINEAGE_*``).
+        strict: fail the run when the catalog cannot record it; default
+            ``STEPLINEAGE_STRICT`` (off: the run goes on untracked).
+        upload: as for :func:`tracked_task`.
+        **flow_options: any option of Prefect's ``@flow``.
+
+    Raises:
+        ConfigurationError: at decoration time, for an unknown option.
+
+    Example:
+        >>> @tracked_flow(retries=1, log_prints=True)  # doctest: +SKIP
+        ... def etl(days: list[str]) -> None:
+        ...     clean.map(days).wait()
+    """
+    options = _options(inputs, outputs, assets, datasets, workflow, catalog, strict, upload)
+    _check_prefect_options("flow", flow_options)
+
+    def decorate(func: Callable[P, R]) -> Flow[P, R]:
+        import prefect
+
+        _check_function("flow", func)
+        prefect_options = dict(flow_options)
+
+        def steplineage_record_flow_end(flow: Any, flow_run: Any, state: Any) -> None:
+            adapter.settle_flow(options, flow, flow_run, state)
+
+        for hook in ("on_failure", "on_crashed", "on_cancellation"):
+            _add_hook(prefect_options, hook, steplineage_record_flow_end)
+        return prefect.flow(_wrap("flow", func, options), **prefect_options)
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
