@@ -58,7 +58,7 @@ from steplineage.journal import (EdgesAdded, EdgeSpec, ExecutionCreated, Executi
                                  StatusChanged, apply_op)
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
                                 InputSpec, ResourceRef, WorkflowRecord, WorkflowType)
-from steplineage.redaction import jsonable, redact
+from steplineage.redaction import clean_text, jsonable, redact
 from steplineage.staging import check_name, safe_child
 from steplineage.stage_in import (check_consistency, ref_edge, stage_assets_and_datasets,
                                   write_json_atomic)
@@ -204,8 +204,8 @@ class Execution:
                                         [s.value for s in allowed_next(self.status)])
         self._seq += 1
         op = StatusChanged(execution_id=self.id, seq=self._seq, status=status,
-                           message=redact(message, (), _secrets_of(self.catalog,
-                                                                   self.config.parameters)),
+                           message=clean_text(redact(message, (), _secrets_of(
+                               self.catalog, self.config.parameters))),
                            at=orm.utcnow())
         self._write(op)
         self.status = status

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.dataclasses import dataclass
+from dataclasses import dataclass
 
 from steplineage.status import Status
 
@@ -91,11 +91,16 @@ class ResourceRef:
     def __post_init__(self) -> None:
         from steplineage.errors import AssetPathError
 
-        if not self.name or "/" in self.name:
+        if not isinstance(self.name, str) or (self.subpath is not None
+                                              and not isinstance(self.subpath, str)):
+            raise AssetPathError(f"ResourceRef takes strings, got {self.name!r}, "
+                                 f"{self.subpath!r}")
+        if not self.name or "/" in self.name or "\0" in self.name:
             raise AssetPathError(f"resource name {self.name!r} must be non-empty and contain no '/'")
         if self.subpath is not None:
             normalised = posixpath.normpath(self.subpath.replace("\\", "/")).strip("/")
-            if self.subpath.startswith("/") or normalised.startswith("..") or normalised in ("", "."):
+            if (self.subpath.startswith("/") or normalised.startswith("..")
+                    or normalised in ("", ".") or "\0" in normalised):
                 raise AssetPathError(
                     f"subpath {self.subpath!r} of resource {self.name!r} must be a relative path "
                     "inside the resource (no leading '/', no '..'); use None for the whole resource"

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["REDACTED", "jsonable", "redact", "secret_values"]
+__all__ = ["REDACTED", "clean_text", "jsonable", "redact", "secret_values"]
 
 REDACTED = "***"
 
@@ -70,9 +70,33 @@ def secret_values(value: Any, keys: Iterable[str]) -> list[str]:
     return found
 
 
+def clean_text(text: str) -> str:
+    """``text`` with NUL characters replaced by U+FFFD (PostgreSQL cannot store NUL)."""
+    return text.replace("\x00", "\ufffd")
+
+
 def jsonable(value: Any) -> Any:
-    """``value`` converted to what JSON can hold (unknown objects become their repr)."""
-    return json.loads(json.dumps(value, default=_fallback))
+    """``value`` converted to what JSON (and every catalog database) can hold.
+
+    Unknown objects become their repr; NaN and infinities become strings;
+    NUL characters become U+FFFD.
+
+    Example:
+        >>> jsonable({"when": float("nan"), "s": "a\x00b"})
+        {'when': 'nan', 's': 'a\ufffdb'}
+    """
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {clean_text(str(k)): walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        if isinstance(item, str):
+            return clean_text(item)
+        if isinstance(item, float) and (item != item or item in (float("inf"), float("-inf"))):
+            return str(item)
+        return item
+
+    return walk(json.loads(json.dumps(value, default=_fallback)))
 
 
 def _fallback(obj: Any) -> Any:

@@ -30,7 +30,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -54,7 +53,9 @@ __all__ = [
     "utcnow",
 ]
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Plain JSON (text) on every database: JSONB would turn 6.4e16 into an integer, and
+# what a step recorded must come back exactly as it was.
+JSONType = JSON()
 
 
 def new_id() -> str:

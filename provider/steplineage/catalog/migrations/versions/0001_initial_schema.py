@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
@@ -79,7 +78,7 @@ def upgrade() -> None:
     sa.Column('md5', sa.String(length=32), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('metadata', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('metadata', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['asset_table'], ['asset_tables.name'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -111,9 +110,9 @@ def upgrade() -> None:
     sa.Column('stop_time', sa.DateTime(timezone=True), nullable=True),
     sa.Column('duration_seconds', sa.Float(), nullable=True),
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('parameters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('metrics', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('results', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('parameters', sa.JSON(), nullable=False),
+    sa.Column('metrics', sa.JSON(), nullable=False),
+    sa.Column('results', sa.JSON(), nullable=True),
     sa.Column('watermark', sa.Text(), nullable=True),
     sa.Column('next_watermark', sa.Text(), nullable=True),
     sa.Column('host', sa.String(length=255), nullable=True),
