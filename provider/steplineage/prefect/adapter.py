@@ -1,21 +1,22 @@
-"""Prefect runs into catalog executions: the one layer that talks to the catalog.
+"""Prefect runs into catalog executions: the layer between the decorators and the catalog.
 
 The decorators call :func:`start_flow` / :func:`start_task` inside the run and
 :meth:`Step.finish` / :meth:`Step.fail` after the user's function; Prefect's
-state hooks call :func:`record_cached`, :func:`settle_task` and
-:func:`settle_flow` for what the wrapper never sees (cache hits, crashes,
-cancellations, runs that failed before the function was called).
+state hooks (:mod:`steplineage.prefect.hooks`) handle what the wrapper never
+sees.
 
 Every catalog call goes through :func:`guarded`: a failure is logged and the
-run goes on untracked, or with ``strict=True`` it raises
-:class:`~steplineage.TrackingError`. Errors that say the *data* or the
+run goes on, or with ``strict=True`` it raises
+:class:`~steplineage.TrackingError`. When the catalog is unreachable the core
+spools the execution's writes durably and replays them later, so a run
+during an outage is still recorded, once. Errors that say the *data* or the
 declaration is wrong (a staged input with the wrong checksum, inconsistent or
 conflicting lineage, a template naming no argument) are raised either way:
 running on wrong data is worse than not tracking, and a typo should not pass
 as an outage.
 
 Example:
-    >>> step = start_task(options, fn_signature, args, kwargs)  # doctest: +SKIP
+    >>> step = start_task(options, fn, {"day": "mon"})  # doctest: +SKIP
     >>> step.finish(result)  # doctest: +SKIP
 """
 
@@ -30,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from steplineage.errors import ConfigurationError, LineageError, NotFoundError, StagingError
+from steplineage.errors import (ConfigurationError, LineageError, NotFoundError, StagingError,
+                                TrackingError)
 from steplineage.guard import tracking_guard
 from steplineage.models import (ExecutionConfig, OrchestratorIdentity, ResourceRole,
                                 WorkflowRecord, WorkflowType)
@@ -45,19 +47,16 @@ if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
     from steplineage.execution import Execution
 
-__all__ = ["Step", "StepOptions", "guarded", "record_cached", "settle_flow", "settle_task",
-           "start_flow", "start_task"]
+__all__ = ["Step", "StepOptions", "call_parameters", "guarded", "start_flow", "start_task"]
 
 log = logging.getLogger("steplineage.prefect")
 
-# Errors meaning the data or the step's declaration is wrong (not that the catalog is
-# down); they fail the step even when tracking is not strict.
+# Errors meaning the data or the step's declaration is wrong, not that the catalog is down.
 _MUST_RAISE = (StagingError, LineageError, ConfigurationError)
 # Longest JSON text of one parameter value kept in the catalog; bigger values are summarised.
 _MAX_PARAM_CHARS = 2000
 _NOT_STARTED = (Status.created, Status.initializing)
 CACHE_KEY_METRIC = "prefect_cache_key"
-REUSED_FROM_METRIC = "reused_from_execution"
 
 
 @contextlib.contextmanager
@@ -125,6 +124,12 @@ class Step:
         """The workflow is inactive: record only, do not run the function."""
         return self.execution is not None and self.execution.status is Status.skipped
 
+    def _check_recorded(self) -> None:
+        # A catalog passed in by the user spools by its own settings; strict still means strict.
+        if self.strict and self.execution is not None and self.execution.offline:
+            raise TrackingError(f"steplineage could not reach the catalog for {self.label} "
+                                "(strict=True); its records were spooled for replay")
+
     def finish(self, result: Any) -> None:
         """Record a clean return (or the Prefect state the function returned)."""
         exe = self.execution
@@ -144,7 +149,8 @@ class Step:
                 if key:
                     exe.log_metrics({CACHE_KEY_METRIC: key})
             exe.__exit__(None, None, None)
-            if self.asset_outputs:
+            self._check_recorded()
+            if self.asset_outputs and not exe.offline:
                 _annotate_assets(exe, self.asset_outputs)
 
     def fail(self, exc: BaseException) -> None:
@@ -175,7 +181,8 @@ def _annotate_assets(exe: Execution, asset_outputs: dict[str, Any]) -> None:
                                          "sha256": hashes.get(str(ref))})
 
 
-def _strict(option: bool | None, parent: ActiveRun | None) -> bool:
+def resolve_strict(option: bool | None, parent: ActiveRun | None) -> bool:
+    """The step's own option, else its flow's, else ``STEPLINEAGE_STRICT``."""
     if option is not None:
         return option
     if parent is not None:
@@ -190,7 +197,13 @@ def _transaction_key() -> str | None:
     return txn.key if txn is not None else None
 
 
-def _summarise(value: Any) -> Any:
+def summarise(value: Any) -> Any:
+    """A parameter value as stored: JSON, or a short description when it is too big.
+
+    Example:
+        >>> summarise(list(range(5000)))
+        '<list of 5000 items, 23890 characters as JSON; not stored>'
+    """
     text = json.dumps(jsonable(value))
     if len(text) <= _MAX_PARAM_CHARS:
         return json.loads(text)
@@ -213,8 +226,7 @@ def call_parameters(signature: inspect.Signature, args: tuple[Any, ...],
     bound.apply_defaults()
     params: dict[str, Any] = {}
     for name, value in bound.arguments.items():
-        kind = signature.parameters[name].kind
-        if kind is inspect.Parameter.VAR_KEYWORD:
+        if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
             params.update(value)
         else:
             params[name] = value
@@ -229,25 +241,60 @@ def _source_file(fn: Callable[..., Any]) -> Path | None:
     return Path(path) if path and Path(path).is_file() else None
 
 
-def _workflow(cat: Catalog, option: str | WorkflowRecord | None, name: str,
-              fn: Callable[..., Any], version: str | None = None,
-              description: str = "") -> WorkflowRecord:
-    """The workflow record: the one named in the option, else one for this Prefect flow."""
+def _offline_workflow(name: str, fn: Callable[..., Any], version: str | None,
+                      description: str) -> WorkflowRecord:
+    """The record ``add_workflow`` would make, computed without the catalog (for the spool)."""
+    from steplineage.catalog.catalog import workflow_id
+    from steplineage.gitinfo import source_info
+
+    source = _source_file(fn)
+    info = source_info(source) if source is not None else None
+    url = info.url if info else None
+    version = version or (info.commit[:12] if info and info.commit else None)
+    checksum = info.checksum if info else None
+    kind = WorkflowType.prefect_flow.value
+    return WorkflowRecord(id=workflow_id(name, kind, version, url, checksum), name=name,
+                          workflow_type=kind, version=version, url=url, checksum=checksum,
+                          description=description, dirty=info.dirty if info else None)
+
+
+def resolve_workflow(cat: Catalog, option: str | WorkflowRecord | None, name: str,
+                     fn: Callable[..., Any], version: str | None = None,
+                     description: str = "") -> WorkflowRecord:
+    """The workflow record: the one named in the option, else one for this Prefect flow.
+
+    While the catalog is unreachable the record is computed locally (active,
+    same id as ``add_workflow`` would give) so the run can still be spooled.
+    """
+    from steplineage.catalog.engine import is_unreachable
+
     if isinstance(option, WorkflowRecord):
         return option
-    if option is not None:
-        try:
-            return cat.get_workflow(option)
-        except NotFoundError:
-            name = option
-    return cat.add_workflow(name, WorkflowType.prefect_flow, version=version,
-                            description=description or "", source=_source_file(fn))
+    try:
+        if option is not None:
+            try:
+                return cat.get_workflow(option)
+            except NotFoundError:
+                name = option
+        return cat.add_workflow(name, WorkflowType.prefect_flow, version=version,
+                                description=description, source=_source_file(fn))
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+        return _offline_workflow(name, fn, version, description)
 
 
-def _exists(cat: Catalog, execution_id: str) -> bool:
+def execution_exists(cat: Catalog, execution_id: str) -> bool:
+    """Whether the catalog has this execution (False while it is unreachable)."""
+    from steplineage.catalog.engine import is_unreachable
+
     try:
         cat.get_execution(execution_id)
     except NotFoundError:
+        return False
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
         return False
     return True
 
@@ -264,7 +311,7 @@ def _config(cat: Catalog, options: StepOptions, params: dict[str, Any], step: St
         outputs=resolved_outputs,
         assets=[str(a) for a in expand(options.assets, params)],  # type: ignore[arg-type]
         datasets=list(options.datasets),
-        parameters={k: _summarise(v) for k, v in params.items()},
+        parameters={k: summarise(v) for k, v in params.items()},
         upload=options.upload, **fields)
 
 
@@ -289,13 +336,23 @@ def declare_prefect_assets(options: StepOptions, params: dict[str, Any]) -> None
         ctx.update_tracked_assets()
 
 
-def _catalog_for(options: StepOptions, parent: ActiveRun | None) -> Catalog | None:
-    """The catalog of this step; None means the enclosing run gave up tracking."""
+def catalog_for(options: StepOptions, parent: ActiveRun | None, strict: bool) -> Catalog | None:
+    """The catalog of this step; None means the enclosing run could not open one."""
     if options.catalog is not None:
-        return get_catalog(options.catalog)
+        return get_catalog(options.catalog, strict)
     if parent is not None:
         return parent.catalog
-    return get_catalog(None)
+    return get_catalog(None, strict)
+
+
+def _begin(step: Step, cat: Catalog, config: ExecutionConfig, flow_run_id: str | None) -> None:
+    exe = cat.create_execution(config)
+    step.execution = exe
+    step.active = ActiveRun(cat, exe, step.strict, flow_run_id)
+    step.context["execution"] = exe.id
+    if exe.status in _NOT_STARTED:
+        exe.__enter__()
+    step._check_recorded()
 
 
 def start_flow(options: StepOptions, fn: Callable[..., Any], params: dict[str, Any]) -> Step:
@@ -310,36 +367,42 @@ def start_flow(options: StepOptions, fn: Callable[..., Any], params: dict[str, A
     assert ctx is not None and ctx.flow_run is not None and ctx.flow is not None
     flow_run, flow = ctx.flow_run, ctx.flow
     parent = active_run()
-    strict = _strict(options.strict, parent)
-    context: dict[str, object] = {"flow": flow.name, "flow_run": flow_run.name}
-    step = Step("flow", f"flow run {flow_run.name!r}",
-                ActiveRun(None, None, strict, str(flow_run.id)), strict=strict, context=context)
-    with guarded(f"record the start of flow run {flow_run.name!r}", strict, **context):
-        cat = _catalog_for(options, parent)
+    strict = resolve_strict(options.strict, parent)
+    run_id = str(flow_run.id)
+    step = Step("flow", f"flow run {flow_run.name!r}", ActiveRun(None, None, strict, run_id),
+                strict=strict, context={"flow": flow.name, "flow_run": flow_run.name})
+    with guarded(f"record the start of flow run {flow_run.name!r}", strict, **step.context):
+        cat = catalog_for(options, parent, strict)
         if cat is None:
             return step
-        step.active = ActiveRun(cat, None, strict, str(flow_run.id))
+        step.active = ActiveRun(cat, None, strict, run_id)
         parent_id = None
         if flow_run.parent_task_run_id is not None:
             parent_id = (parent.execution.id if parent is not None and parent.execution
                          is not None and parent.catalog is cat
                          else _parent_of_subflow(cat, flow_run.parent_task_run_id))
-        workflow = _workflow(cat, options.workflow, flow.name, fn, flow.version,
-                             flow.description or "")
-        exe_id = flow_execution_id(flow_run.id, flow_run.run_count)
-        config = _config(
-            cat, options, params, step, workflow=workflow, name=flow.name, execution_id=exe_id,
+        workflow = resolve_workflow(cat, options.workflow, flow.name, fn, flow.version,
+                                    flow.description or "")
+        _begin(step, cat, _config(
+            cat, options, params, step, workflow=workflow, name=flow.name,
+            execution_id=flow_execution_id(flow_run.id, flow_run.run_count),
             description=flow.description or "", parent_execution_id=parent_id,
-            orchestrator=OrchestratorIdentity(
-                orchestrator="prefect", flow_run_id=str(flow_run.id), run_id=flow_run.name,
-                run_count=flow_run.run_count))
-        exe = cat.create_execution(config)
-        step.execution = exe
-        step.active = ActiveRun(cat, exe, strict, str(flow_run.id))
-        context["execution"] = exe.id
-        if exe.status in _NOT_STARTED:
-            exe.__enter__()
+            orchestrator=flow_identity(flow_run)), run_id)
     return step
+
+
+def flow_identity(flow_run: Any) -> OrchestratorIdentity:
+    """Prefect's ids of a flow run attempt, as the catalog keeps them."""
+    return OrchestratorIdentity(orchestrator="prefect", flow_run_id=str(flow_run.id),
+                                run_id=flow_run.name, run_count=flow_run.run_count)
+
+
+def task_identity(task: Any, task_run: Any) -> OrchestratorIdentity:
+    """Prefect's ids of a task run attempt, as the catalog keeps them."""
+    return OrchestratorIdentity(
+        orchestrator="prefect", task_id=task.name, task_run_id=str(task_run.id),
+        flow_run_id=str(task_run.flow_run_id) if task_run.flow_run_id else None,
+        run_count=task_run.run_count)
 
 
 def _parent_of_subflow(cat: Catalog, parent_task_run_id: Any) -> str | None:
@@ -356,23 +419,26 @@ def _parent_of_subflow(cat: Catalog, parent_task_run_id: Any) -> str | None:
             return None
         flow_run = client.read_flow_run(task_run.flow_run_id)
     candidate = flow_execution_id(flow_run.id, flow_run.run_count)
-    return candidate if _exists(cat, candidate) else None
+    return candidate if execution_exists(cat, candidate) else None
 
 
-def _parent_of_task(cat: Catalog, parent: ActiveRun | None, task_run: Any) -> str | None:
+def parent_of_task(cat: Catalog, parent: ActiveRun | None, task_run: Any) -> str | None:
+    """The enclosing tracked run's execution, else the flow run's if it is tracked."""
     if parent is not None and parent.execution is not None and parent.catalog is cat:
         return parent.execution.id
     if task_run.flow_run_id is None:
         return None
     candidate = flow_execution_id(task_run.flow_run_id, task_run.flow_run_run_count or 1)
-    return candidate if _exists(cat, candidate) else None
+    return candidate if execution_exists(cat, candidate) else None
 
 
-def _task_identity(task: Any, task_run: Any) -> OrchestratorIdentity:
-    return OrchestratorIdentity(
-        orchestrator="prefect", task_id=task.name, task_run_id=str(task_run.id),
-        flow_run_id=str(task_run.flow_run_id) if task_run.flow_run_id else None,
-        run_count=task_run.run_count)
+def task_workflow(cat: Catalog, options: StepOptions, parent: ActiveRun | None, task: Any,
+                  fn: Callable[..., Any]) -> WorkflowRecord:
+    """A task runs its flow's workflow unless it names its own."""
+    if options.workflow is None and parent is not None and parent.execution is not None:
+        return parent.execution.workflow
+    return resolve_workflow(cat, options.workflow, task.name, fn, task.version,
+                            task.description or "")
 
 
 def start_task(options: StepOptions, fn: Callable[..., Any], params: dict[str, Any]) -> Step:
@@ -387,173 +453,21 @@ def start_task(options: StepOptions, fn: Callable[..., Any], params: dict[str, A
     assert ctx is not None
     task_run, task = ctx.task_run, ctx.task
     parent = active_run()
-    strict = _strict(options.strict, parent)
-    context: dict[str, object] = {"task_run": task_run.name, "attempt": task_run.run_count}
+    strict = resolve_strict(options.strict, parent)
     flow_run_id = str(task_run.flow_run_id) if task_run.flow_run_id else None
     step = Step("task", f"task run {task_run.name!r}", ActiveRun(None, None, strict, flow_run_id),
-                strict=strict, context=context)
-    with guarded("declare Prefect assets", strict, **context):
+                strict=strict, context={"task_run": task_run.name, "attempt": task_run.run_count})
+    with guarded("declare Prefect assets", strict, **step.context):
         declare_prefect_assets(options, params)
-    with guarded(f"record the start of task run {task_run.name!r}", strict, **context):
-        cat = _catalog_for(options, parent)
+    with guarded(f"record the start of task run {task_run.name!r}", strict, **step.context):
+        cat = catalog_for(options, parent, strict)
         if cat is None:
             return step
         step.active = ActiveRun(cat, None, strict, flow_run_id)
-        parent_id = _parent_of_task(cat, parent, task_run)
-        if options.workflow is None and parent is not None and parent.execution is not None:
-            workflow = parent.execution.workflow
-        else:
-            workflow = _workflow(cat, options.workflow, task.name, fn, task.version,
-                                 task.description or "")
-        config = _config(
-            cat, options, params, step, workflow=workflow, name=task_run.name,
-            description=task.description or "", parent_execution_id=parent_id,
+        _begin(step, cat, _config(
+            cat, options, params, step, workflow=task_workflow(cat, options, parent, task, fn),
+            name=task_run.name, description=task.description or "",
+            parent_execution_id=parent_of_task(cat, parent, task_run),
             execution_id=task_execution_id(task_run.id, task_run.run_count),
-            orchestrator=_task_identity(task, task_run))
-        exe = cat.create_execution(config)
-        step.execution = exe
-        step.active = ActiveRun(cat, exe, strict, flow_run_id)
-        context["execution"] = exe.id
-        if exe.status in _NOT_STARTED:
-            exe.__enter__()
+            orchestrator=task_identity(task, task_run)), flow_run_id)
     return step
-
-
-def _finalise(cat: Catalog, execution_id: str, status: Status, message: str) -> bool:
-    """Move an execution to a final status unless it already has one; True if moved."""
-    from steplineage.execution import write_status
-
-    if cat.get_execution(execution_id).status in FINAL_STATUSES:
-        return False
-    with cat.session() as s:
-        write_status(s, execution_id, status, message)
-    return True
-
-
-def _abort_open_descendants(cat: Catalog, execution_id: str, message: str) -> None:
-    todo = [execution_id]
-    while todo:
-        for child in cat.list_executions(parent_id=todo.pop(), limit=None):
-            if child.status not in FINAL_STATUSES:
-                _finalise(cat, child.id, Status.aborted, message)
-            todo.append(child.id)
-
-
-def _state_message(state: Any) -> str:
-    return f"Prefect state {state.name}: {state.message or ''}".strip().rstrip(":")
-
-
-def settle_flow(options: StepOptions, flow: Any, flow_run: Any, state: Any) -> None:
-    """State hook for flows (on_failure, on_crashed, on_cancellation).
-
-    Makes sure the flow run's execution exists and is final: failed for a
-    failed run (e.g. invalid parameters, so the function never ran), aborted
-    for a crashed or cancelled one, whose unfinished children are aborted too.
-    Hooks never fail a run, so this is never strict.
-    """
-    status = Status.failed if state.is_failed() else Status.aborted
-    message = _state_message(state)
-    exe_id = flow_execution_id(flow_run.id, flow_run.run_count)
-    with guarded(f"record the {state.name} state of flow run {flow_run.name!r}", False,
-                 flow=flow.name, flow_run=flow_run.name, execution=exe_id):
-        cat = get_catalog(options.catalog)
-        if not _exists(cat, exe_id):
-            workflow = _workflow(cat, options.workflow, flow.name, flow.fn, flow.version,
-                                 flow.description or "")
-            cat.create_execution(ExecutionConfig(
-                workflow=workflow, name=flow.name, execution_id=exe_id,
-                parameters={k: _summarise(v) for k, v in (flow_run.parameters or {}).items()},
-                orchestrator=OrchestratorIdentity(
-                    orchestrator="prefect", flow_run_id=str(flow_run.id), run_id=flow_run.name,
-                    run_count=flow_run.run_count)))
-        _finalise(cat, exe_id, status, message)
-        if status is Status.aborted:
-            _abort_open_descendants(cat, exe_id, f"flow run {flow_run.name!r} ended: {message}")
-
-
-def settle_task(options: StepOptions, task: Any, task_run: Any, state: Any) -> None:
-    """on_failure hook for tasks: the attempt's execution exists and is failed."""
-    exe_id = task_execution_id(task_run.id, task_run.run_count)
-    with guarded(f"record the failure of task run {task_run.name!r}", False,
-                 task_run=task_run.name, execution=exe_id):
-        cat = get_catalog(options.catalog)
-        if not _exists(cat, exe_id):
-            parent_id = _parent_of_task(cat, active_run(), task_run)
-            workflow = _workflow(cat, options.workflow, task.name, task.fn)
-            cat.create_execution(ExecutionConfig(
-                workflow=workflow, name=task_run.name, execution_id=exe_id,
-                parent_execution_id=parent_id, orchestrator=_task_identity(task, task_run)))
-        _finalise(cat, exe_id, Status.failed, _state_message(state))
-
-
-def _cache_key(task: Any, state: Any) -> str | None:
-    """The cache key Prefect used: recomputed like the engine does, else from the result."""
-    from prefect.cache_policies import CachePolicy
-    from prefect.context import FlowRunContext, TaskRunContext
-
-    task_ctx = TaskRunContext.get()
-    policy = task.cache_policy
-    if task_ctx is not None and isinstance(policy, CachePolicy):
-        flow_ctx = FlowRunContext.get()
-        with contextlib.suppress(Exception):
-            key = policy.compute_key(task_ctx=task_ctx, inputs=task_ctx.parameters or {},
-                                     flow_parameters=flow_ctx.parameters if flow_ctx else {})
-            if key:
-                return key
-    storage_key = getattr(getattr(state.data, "metadata", None), "storage_key", None)
-    return Path(storage_key).name if storage_key else None
-
-
-def _producer(cat: Catalog, key: str) -> str | None:
-    """The newest completed Prefect execution that computed the result cached under ``key``."""
-    from sqlalchemy import select
-
-    from steplineage.catalog import orm
-
-    with cat.session() as s:
-        return s.scalars(
-            select(orm.Execution.id)
-            .where(orm.Execution.orchestrator == "prefect",
-                   orm.Execution.status == Status.completed.value,
-                   orm.Execution.metrics[CACHE_KEY_METRIC].as_string() == key)
-            .order_by(orm.Execution.created_at.desc()).limit(1)).first()
-
-
-def record_cached(options: StepOptions, task: Any, task_run: Any, state: Any) -> None:
-    """on_completion hook for tasks: a cache hit becomes a *reused* execution.
-
-    The wrapper never runs on a cache hit, so this records the attempt as
-    completed with metric ``reused_from_execution`` naming the execution that
-    computed the cached result (None if it is not in this catalog).
-    """
-    if state.name != "Cached":
-        return
-    parent = active_run()
-    strict = _strict(options.strict, parent)
-    exe_id = task_execution_id(task_run.id, task_run.run_count)
-    with guarded(f"record the cache hit of task run {task_run.name!r}", strict,
-                 task_run=task_run.name, execution=exe_id):
-        cat = _catalog_for(options, parent)
-        if cat is None or _exists(cat, exe_id):
-            return
-        from prefect.context import TaskRunContext
-
-        key = _cache_key(task, state)
-        producer = _producer(cat, key) if key else None
-        if options.workflow is None and parent is not None and parent.execution is not None:
-            workflow = parent.execution.workflow
-        else:
-            workflow = _workflow(cat, options.workflow, task.name, task.fn)
-        ctx = TaskRunContext.get()
-        params = dict(ctx.parameters or {}) if ctx is not None else {}
-        exe = cat.create_execution(ExecutionConfig(
-            workflow=workflow, name=task_run.name, execution_id=exe_id,
-            description=task.description or "",
-            parent_execution_id=_parent_of_task(cat, parent, task_run),
-            parameters={k: _summarise(v) for k, v in params.items()},
-            orchestrator=_task_identity(task, task_run)))
-        exe.update_status(Status.running, "Prefect found a cached result")
-        exe.log_metrics({REUSED_FROM_METRIC: producer, "reused_cache_key": key})
-        exe.update_status(Status.completed,
-                          f"reused the cached result of execution {producer}" if producer
-                          else "reused a cached result computed outside this catalog")

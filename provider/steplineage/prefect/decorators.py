@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
 from steplineage.errors import ConfigurationError
 from steplineage.models import WorkflowRecord
-from steplineage.prefect import adapter
+from steplineage.prefect import adapter, hooks
 from steplineage.prefect.adapter import Step, StepOptions, guarded
 from steplineage.prefect.runtime import _ACTIVE
 from steplineage.prefect.specs import Specs, asset_keys
@@ -98,7 +98,8 @@ def _skipped_state(step: Step) -> Any:
 
 
 def _publish(kind: str, step: Step) -> None:
-    if kind != "flow" or step.execution is None or step.active.catalog is None:
+    if kind != "flow" or step.execution is None or step.active.catalog is None \
+            or step.execution.offline:  # nothing to read back until the spool is replayed
         return
     from prefect.context import FlowRunContext
 
@@ -252,10 +253,10 @@ def tracked_task(
         prefect_options = dict(task_options)
 
         def steplineage_record_cache_hit(task: Any, task_run: Any, state: Any) -> None:
-            adapter.record_cached(options, task, task_run, state)
+            hooks.record_cached(options, task, task_run, state)
 
         def steplineage_record_task_failure(task: Any, task_run: Any, state: Any) -> None:
-            adapter.settle_task(options, task, task_run, state)
+            hooks.settle_task(options, task, task_run, state)
 
         _add_hook(prefect_options, "on_completion", steplineage_record_cache_hit)
         _add_hook(prefect_options, "on_failure", steplineage_record_task_failure)
@@ -338,7 +339,7 @@ def tracked_flow(
         prefect_options = dict(flow_options)
 
         def steplineage_record_flow_end(flow: Any, flow_run: Any, state: Any) -> None:
-            adapter.settle_flow(options, flow, flow_run, state)
+            hooks.settle_flow(options, flow, flow_run, state)
 
         for hook in ("on_failure", "on_crashed", "on_cancellation"):
             _add_hook(prefect_options, hook, steplineage_record_flow_end)

@@ -112,20 +112,23 @@ def current_execution() -> Execution | None:
     return active.execution
 
 
-_catalogs: dict[tuple[str, str, str], Catalog] = {}
+_catalogs: dict[tuple[str, str, str, bool], Catalog] = {}
 _catalogs_lock = threading.Lock()
 _MAX_CATALOGS = 4
 
 
-def get_catalog(catalog: Catalog | str | None) -> Catalog:
+def get_catalog(catalog: Catalog | str | None, strict: bool | None = None) -> Catalog:
     """The catalog to record into: the one given, or one per settings, made once per process.
 
     Opening a catalog checks (and for SQLite migrates) its schema, which is too
     slow to repeat for every task; the settings are read each time so a change
     of ``STEPLINEAGE_HOME`` or ``STEPLINEAGE_CATALOG_URL`` is honoured.
+    ``strict`` overrides ``STEPLINEAGE_STRICT`` for the catalog opened here (it
+    decides whether an unreachable catalog raises or spools); a Catalog passed
+    in keeps its own settings.
 
     Raises:
-        CatalogURLError, CatalogSchemaError, or a database error when it is down.
+        CatalogURLError: a malformed catalog URL.
 
     Example:
         >>> get_catalog("sqlite:///:memory:")  # doctest: +SKIP
@@ -135,9 +138,9 @@ def get_catalog(catalog: Catalog | str | None) -> Catalog:
 
     if isinstance(catalog, Catalog):
         return catalog
-    settings = get_settings(catalog_url=catalog)
+    settings = get_settings(catalog_url=catalog, strict=strict)
     key = (settings.resolved_catalog_url(), settings.resolved_object_store(),
-           str(settings.home))
+           str(settings.home), settings.strict)
     with _catalogs_lock:
         found = _catalogs.get(key)
         if found is not None:
