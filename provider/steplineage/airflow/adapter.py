@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from steplineage.errors import LineageError, StagingError
+from steplineage.errors import LineageError, NotFoundError, StagingError
 from steplineage.guard import tracking_guard
 from steplineage.models import (ExecutionConfig, OrchestratorIdentity, ResourceRef,
                                 ResourceRole, WorkflowRecord, WorkflowType)
@@ -455,8 +455,14 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
     run = TaskRun(dag_id, run_id, "", None, 0, dag_file=dag_file)
     tracker = TaskTracker(run, TrackingSpec(conn_id=conn_id), force_strict=False)
 
-    def close() -> str:
+    def close() -> str | None:
         cat = tracker.catalog()
+        try:
+            cat.get_execution(run.parent_id)
+        except NotFoundError:
+            if not unrun:
+                # No task recorded anything here (they may use another connection's catalog).
+                return None
         wf = _workflow(cat, dag_id, dag_file)
         parent = _ensure_dag_run(cat, run, wf)
         for task in unrun:

@@ -28,7 +28,7 @@ from steplineage.settings import Settings
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
 
-__all__ = ["SteplineageHook", "catalog_for"]
+__all__ = ["SteplineageHook", "catalog_for", "close_catalogs"]
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +148,16 @@ class SteplineageHook(BaseHook):
         except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
             return False, f"{type(exc).__name__}: {exc}"
         return True, f"catalog {cat.engine.url.render_as_string(hide_password=True)} is reachable"
+
+
+def close_catalogs() -> None:
+    """Close every catalog this process opened through the hook (tests, long-lived workers).
+
+    Example:
+        >>> close_catalogs()
+    """
+    with _CATALOGS_LOCK:
+        catalogs = list(_CATALOGS.values())
+        _CATALOGS.clear()
+    for cat in catalogs:
+        cat.close()
