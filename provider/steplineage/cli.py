@@ -204,11 +204,9 @@ def _default_node(cat: Catalog) -> str:
 
 
 def _stale_ids(cat: Catalog) -> set[str]:
-    ids: set[str] = set()
-    for item in cat.lineage.stale():
-        ids.add(f"execution:{item.execution_id}")
-        ids.update(item.stale_outputs)
-    return ids
+    from steplineage.export import stale_node_ids
+
+    return stale_node_ids(cat.lineage.stale())
 
 
 @report_app.command("lineage")

@@ -156,7 +156,9 @@ def lineage_table(graph: LineageGraph, title: str | None = None) -> Table:
         title += " (partial: node cap reached)"
     table = Table(title=title)
     for column in ("#", "step", "execution", "status", "started", "reads", "writes"):
-        table.add_column(column, overflow="fold")
+        # ids, statuses and times stay on one line; the ref lists fold when space runs out
+        table.add_column(column, overflow="fold",
+                         no_wrap=column in ("#", "execution", "status", "started"))
     order = [nodes[i] for i in _flow_order(graph) if nodes[i].kind == "execution"]
     for i, exe in enumerate(order, 1):
         reads = [f"{'code ' if e.relation == 'code' else ''}{nodes[e.source].label}"
@@ -181,7 +183,7 @@ def history_table(records: Sequence[ExecutionRecord], title: str = "History") ->
     keys = sorted({k for m in metrics for k in m})
     table = Table(title=title)
     for column in ("id", "name", "status", "started", "duration", *keys):
-        table.add_column(column, overflow="fold",
+        table.add_column(column, overflow="fold", no_wrap=column in ("id", "started", "status"),
                          justify="right" if column in keys or column == "duration" else "left")
     for r, m in zip(records, metrics):
         duration = f"{r.duration_seconds:.3f}s" if r.duration_seconds is not None else ""

@@ -7,6 +7,7 @@ import getpass
 import hashlib
 import json
 import re
+from datetime import timezone
 
 import networkx as nx
 import pytest
@@ -149,7 +150,9 @@ def test_prov_has_the_expected_elements_and_relations(steps: Steps) -> None:
     # attributes carry the catalog's facts
     exe = steps.cat.get_execution(steps.ids["join"])
     [activity] = [r for r in doc.get_records(ProvActivity) if str(r.identifier) == steps.e("join")]
-    assert activity.get_startTime() == exe.start_time.replace(tzinfo=activity.get_startTime().tzinfo)
+    started = exe.start_time if exe.start_time.tzinfo else exe.start_time.replace(
+        tzinfo=timezone.utc)  # SQLite hands back naive UTC
+    assert activity.get_startTime() == started and activity.get_startTime().tzinfo is not None
     assert {str(v) for v in activity.get_attribute("sl:status")} == {"completed"}
     [entity] = [r for r in doc.get_records(ProvEntity) if str(r.identifier) == steps.v("d")]
     node = graph.node(steps.v("d"))

@@ -15,3 +15,28 @@ Example:
     >>> print(to_dot(graph))  # doctest: +SKIP
     digraph lineage { ...
 """
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from steplineage.lineage.impact import StaleExecution
+
+__all__ = ["stale_node_ids"]
+
+
+def stale_node_ids(items: Iterable[StaleExecution]) -> set[str]:
+    """Node ids to highlight as stale: each stale execution, everything in its re-run
+    chain, and the outputs computed from old inputs.
+
+    Example:
+        >>> graph.to_html(stale=stale_node_ids(cat.lineage.stale()))  # doctest: +SKIP
+    """
+    ids: set[str] = set()
+    for item in items:
+        ids.add(f"execution:{item.execution_id}")
+        ids.update(f"execution:{e}" for e in item.rerun)
+        ids.update(item.stale_outputs)
+    return ids

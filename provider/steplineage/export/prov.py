@@ -30,7 +30,7 @@ Example:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,7 +63,11 @@ _ATTRS = {
 
 
 def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    moment = datetime.fromisoformat(value)
+    # SQLite hands back naive datetimes; the catalog stores UTC, so say so in PROV.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _attributes(node: LineageNode) -> dict[str, Any]:
