@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from steplineage.catalog.catalog import Catalog
 
-__all__ = ["RunSummary", "artifact_keys", "publish_artifacts"]
+__all__ = ["RunSummary", "apublish_artifacts", "artifact_keys", "publish_artifacts"]
 
 # Bigger runs are cut in the graph (the tables and the catalog keep everything).
 MAX_GRAPH_EXECUTIONS = 60
@@ -235,12 +235,30 @@ def execution_url(ui_url: str, execution_id: str) -> str:
     return f"{ui_url.rstrip('/')}/executions/{execution_id}"
 
 
+def _payloads(cat: Catalog, execution_id: str, flow_name: str,
+              ui_url: str | None) -> dict[str, dict[str, Any]]:
+    summary = RunSummary.collect(cat, execution_id)
+    keys = artifact_keys(flow_name)
+    payloads: dict[str, dict[str, Any]] = {
+        "lineage": {"markdown": summary.markdown(ui_url), "key": keys["lineage"],
+                    "description": "steplineage: executions of this flow run and the data "
+                                   "they read and wrote, with checksums"},
+        "executions": {"table": summary.table(), "key": keys["executions"],
+                       "description": "steplineage: every execution of this flow run"},
+    }
+    if ui_url:
+        payloads["ui"] = {"link": execution_url(ui_url, execution_id),
+                          "link_text": "Open lineage in steplineage", "key": keys["ui"],
+                          "description": "steplineage: this flow run in the lineage UI"}
+    return payloads
+
+
 def publish_artifacts(cat: Catalog, execution_id: str, flow_name: str,
                       ui_url: str | None) -> dict[str, UUID]:
     """Create the lineage, executions and (if ``ui_url``) link artifacts of a flow run.
 
-    Call it inside the flow run so Prefect attaches them to it. Returns the
-    artifact ids by kind.
+    Call it inside the flow run so Prefect attaches them to it (in an async
+    flow, await :func:`apublish_artifacts`). Returns the artifact ids by kind.
 
     Example:
         >>> publish_artifacts(cat, exe.id, "etl", "http://lineage:8000")  # doctest: +SKIP
@@ -249,19 +267,24 @@ def publish_artifacts(cat: Catalog, execution_id: str, flow_name: str,
     from prefect.artifacts import (create_link_artifact, create_markdown_artifact,
                                    create_table_artifact)
 
-    summary = RunSummary.collect(cat, execution_id)
-    keys = artifact_keys(flow_name)
-    made = {
-        "lineage": create_markdown_artifact(
-            summary.markdown(ui_url), key=keys["lineage"],
-            description="steplineage: executions of this flow run and the data they read "
-                        "and wrote, with checksums"),
-        "executions": create_table_artifact(
-            summary.table(), key=keys["executions"],
-            description="steplineage: every execution of this flow run"),
-    }
-    if ui_url:
-        made["ui"] = create_link_artifact(
-            execution_url(ui_url, execution_id), link_text="Open lineage in steplineage",
-            key=keys["ui"], description="steplineage: this flow run in the lineage UI")
-    return made
+    make = {"lineage": create_markdown_artifact, "executions": create_table_artifact,
+            "ui": create_link_artifact}
+    return {kind: make[kind](**payload, _sync=True)  # type: ignore[operator]
+            for kind, payload in _payloads(cat, execution_id, flow_name, ui_url).items()}
+
+
+async def apublish_artifacts(cat: Catalog, execution_id: str, flow_name: str,
+                             ui_url: str | None) -> dict[str, UUID]:
+    """:func:`publish_artifacts` for async flows.
+
+    Example:
+        >>> await apublish_artifacts(cat, exe.id, "etl", None)  # doctest: +SKIP
+        {'lineage': UUID('...'), 'executions': UUID('...')}
+    """
+    from prefect.artifacts import (acreate_link_artifact, acreate_markdown_artifact,
+                                   acreate_table_artifact)
+
+    make = {"lineage": acreate_markdown_artifact, "executions": acreate_table_artifact,
+            "ui": acreate_link_artifact}
+    return {kind: await make[kind](**payload)  # type: ignore[operator]
+            for kind, payload in _payloads(cat, execution_id, flow_name, ui_url).items()}

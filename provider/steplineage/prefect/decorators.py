@@ -97,19 +97,34 @@ def _skipped_state(step: Step) -> Any:
                                              "the function did not run")
 
 
-def _publish(kind: str, step: Step) -> None:
+def _publish_target(kind: str, step: Step) -> tuple[Any, str, str, str | None] | None:
+    """What to publish for a finished step: (catalog, execution id, flow name, UI URL)."""
     if kind != "flow" or step.execution is None or step.active.catalog is None \
             or step.execution.offline:  # nothing to read back until the spool is replayed
-        return
+        return None
     from prefect.context import FlowRunContext
-
-    from steplineage.prefect.artifacts import publish_artifacts
 
     ctx = FlowRunContext.get()
     flow_name = ctx.flow.name if ctx is not None and ctx.flow is not None else step.execution.name
-    with guarded("publish lineage artifacts", step.strict, **step.context):
-        publish_artifacts(step.active.catalog, step.execution.id, flow_name,
-                          get_settings().ui_url)
+    return step.active.catalog, step.execution.id, flow_name, get_settings().ui_url
+
+
+def _publish(kind: str, step: Step) -> None:
+    target = _publish_target(kind, step)
+    if target is not None:
+        from steplineage.prefect.artifacts import publish_artifacts
+
+        with guarded("publish lineage artifacts", step.strict, **step.context):
+            publish_artifacts(*target)
+
+
+async def _apublish(kind: str, step: Step) -> None:
+    target = _publish_target(kind, step)
+    if target is not None:
+        from steplineage.prefect.artifacts import apublish_artifacts
+
+        with guarded("publish lineage artifacts", step.strict, **step.context):
+            await apublish_artifacts(*target)
 
 
 def _wrap(kind: Literal["flow", "task"], fn: Callable[P, R], options: StepOptions) -> Callable[P, R]:
@@ -135,12 +150,12 @@ def _wrap(kind: Literal["flow", "task"], fn: Callable[P, R], options: StepOption
                 result = await fn(*args, **kwargs)
             except BaseException as exc:
                 step.fail(exc)
-                _publish(kind, step)
+                await _apublish(kind, step)
                 raise
             finally:
                 _ACTIVE.reset(token)
             step.finish(result)
-            _publish(kind, step)
+            await _apublish(kind, step)
             return result
 
         return async_wrapper  # type: ignore[return-value]
