@@ -8,6 +8,7 @@ Example:
     $ steplineage report history --limit 20
     $ steplineage lineage graph lineage.html --format html --direction upstream
     $ steplineage report provenance 5b8470d0-... provenance.docx --format docx
+    $ steplineage spool status; steplineage spool flush; steplineage reap --older-than 600
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
+from steplineage.cli_ops import reap, spool_app
 from steplineage.errors import NotFoundError, SteplineageError
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(show_app, name="show")
 app.add_typer(report_app, name="report")
 app.add_typer(lineage_app, name="lineage")
+app.add_typer(spool_app, name="spool")
+app.command("reap")(reap)
 
 console = Console()
 

@@ -133,3 +133,29 @@ def test_strict_mode_fails_the_step(setup, monkeypatch: pytest.MonkeyPatch) -> N
             ran.append(True)
     assert ran == []
     assert cat.spool.pending() == 0
+
+
+def test_spool_commands_show_and_flush(setup, sl_home: Path) -> None:
+    import subprocess
+    import sys
+
+    proxy, cat, data = setup
+    proxy.down()
+    exe = _step(cat, data, "cli")
+    waiting = cat.spool.pending(cat.spool_key)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "steplineage", *args, "--home", str(sl_home)],
+                              capture_output=True, text=True, env={"COLUMNS": "250",
+                                                                   "PATH": "/usr/bin:/bin"})
+
+    status = cli("spool", "status")
+    assert status.returncode == 0 and str(waiting) in status.stdout
+    assert cat.spool_key.split("@")[0] in status.stdout  # the catalog, password hidden
+    proxy.up()
+    url = cat.engine.url.render_as_string(hide_password=False)
+    flushed = cli("spool", "flush", "--url", url)
+    assert flushed.returncode == 0, flushed.stderr
+    assert f"replayed {waiting} operation(s); 0 remain" in flushed.stdout
+    _check_complete(cat, exe.id, "cli")
+    assert "empty" in cli("spool", "status").stdout

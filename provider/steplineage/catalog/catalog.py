@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import logging
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from steplineage.lineage import Lineage
 
 __all__ = ["Catalog"]
+
+log = logging.getLogger("steplineage")
 
 _WORKFLOW_NAMESPACE = uuid.UUID("6f1c1b52-5b7e-4d8c-9d0e-2c1e5f7a9b10")
 
@@ -94,6 +97,7 @@ class Catalog:
         self._object_store: ObjectStore | None = None
         self._hash_cache: HashCache | None = None
         self._spool: Spool | None = None
+        self._cache_written: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"Catalog({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -332,7 +336,12 @@ class Catalog:
             if what not in remembered:
                 raise
             return remembered[what]
-        _update_json(cache, self.spool_key, what, value)
+        if self._cache_written.get(what) != value:
+            try:
+                _update_json(cache, self.spool_key, what, value)
+                self._cache_written[what] = value
+            except OSError as exc:  # a cache is a convenience: never fail a step over it
+                log.debug("steplineage: could not write %s: %s", cache, exc)
         return value
 
     def resolve_ref(self, ref_or_path: ResourceRef | str | Path) -> ResourceRef:
@@ -605,7 +614,7 @@ def _update_json(path: Path, key: str, what: str, value: Any) -> None:
         return
     data.setdefault(key, {})[what] = value
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique per writer
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
 

@@ -104,13 +104,11 @@ def create_catalog_engine(url: str, *, connect_timeout: float = 10.0,
         else:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-            # WAL is a property of the file; set once, outside any transaction.
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        # Before the first connection, so every pooled connection gets the pragmas.
         event.listen(engine, "connect", _on_sqlite_connect)
-        if database in ("", ":memory:"):
-            with engine.connect() as conn:  # the StaticPool connection predates the listener
-                _on_sqlite_connect(conn.connection.dbapi_connection, None)
+        if database not in ("", ":memory:"):
+            with engine.connect() as conn:  # WAL is a property of the file: set it once
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
     try:
         import psycopg  # noqa: F401
