@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import logging
@@ -40,7 +41,7 @@ import shutil
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -98,7 +99,8 @@ class Execution:
         self._start_time: datetime | None = None
         self._upload_result: dict[str, list[AssetRecord]] | None = None
         self._previous_sigterm: Any = None
-        self._heartbeat: _Heartbeat | None = None
+        self._beating = False
+        self._batch: list[tuple[Op, Callable[[Session], None] | None]] | None = None
 
     @property
     def offline(self) -> bool:
@@ -116,7 +118,9 @@ class Execution:
         try:
             catalog.flush_spool()  # the next tracked step replays what an outage left
             workflow = _resolve_workflow(catalog, config.workflow, config.name)
-            existing = _existing(catalog, exe_id, config, workflow)
+            # A fresh uuid cannot exist yet; a client-chosen id may be a retried create.
+            existing = _existing(catalog, exe_id, config, workflow) if config.execution_id \
+                else None
             if existing is not None:
                 return existing
         except Exception as exc:
@@ -127,7 +131,8 @@ class Execution:
             workflow = _offline_workflow(config.workflow, config.name)
         exe = cls(catalog, exe_id, config, workflow, working_dir, Status.created, online=online)
         ident = config.orchestrator
-        exe._write(ExecutionCreated(
+        with exe._batched():  # one transaction: created + first status
+            exe._write(ExecutionCreated(
             execution=dict(
                 id=exe_id, name=exe.name, workflow_id=workflow.id,
                 parent_id=config.parent_execution_id, status=Status.created.value,
@@ -138,10 +143,12 @@ class Execution:
                 **(ident.model_dump(exclude_none=True) if ident else {})),
             workflow=workflow.model_dump(exclude={"id"}) | {"id": workflow.id},
             agent=_user(), at=orm.utcnow()))
+            if not workflow.active:
+                exe.update_status(Status.skipped, f"workflow {workflow.name!r} is inactive")
+            else:
+                exe.update_status(Status.initializing, "staging inputs")
         if not workflow.active:
-            exe.update_status(Status.skipped, f"workflow {workflow.name!r} is inactive")
             return exe
-        working_dir.mkdir(parents=True, exist_ok=True)
         try:
             exe._stage_inputs()
         except BaseException as exc:
@@ -150,7 +157,6 @@ class Execution:
         return exe
 
     def _stage_inputs(self) -> None:
-        self.update_status(Status.initializing, "staging inputs")
         cat = self.catalog
         refs = [(EdgeRole.input, cat.resolve_ref(spec)) for spec in self.config.inputs]
         refs += [(EdgeRole.code, cat.resolve_ref(spec)) for spec in self.config.code]
@@ -161,31 +167,60 @@ class Execution:
                                    "input assets and datasets cannot be looked up; retry when "
                                    "it is back")
             edges += stage_assets_and_datasets(self)
-        if edges:
-            self._write(EdgesAdded(execution_id=self.id, edges=edges, at=orm.utcnow()),
-                        check=lambda s: check_consistency(self, s, edges))
-        for spec in self.config.outputs:
-            self.add_output(spec)
-        if self.config.results is not None:
-            self.add_output(self.config.results)
+        with self._batched():  # one transaction: input edges, declared outputs, checks
+            if edges:
+                self._write(EdgesAdded(execution_id=self.id, edges=edges, at=orm.utcnow()),
+                            check=lambda s: check_consistency(self, s, edges))
+            for spec in self.config.outputs:
+                self.add_output(spec)
+            if self.config.results is not None:
+                self.add_output(self.config.results)
 
     # -- writing ------------------------------------------------------------------
 
     def _write(self, op: Op, check: Callable[[Session], None] | None = None) -> None:
-        """Apply ``op`` to the catalog, or spool it if the catalog is unreachable."""
+        """Apply ``op`` to the catalog, or spool it if the catalog is unreachable.
+
+        Inside :meth:`_batched` the operation waits for the batch's single transaction.
+        """
+        if self._batch is not None:
+            self._batch.append((op, check))
+        else:
+            self._apply([(op, check)])
+
+    @contextlib.contextmanager
+    def _batched(self) -> Iterator[None]:
+        """Collect writes and apply them in one transaction at the end (nesting joins)."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+            batch = self._batch
+        finally:
+            self._batch = None
+        self._apply(batch)
+
+    def _apply(self, items: list[tuple[Op, Callable[[Session], None] | None]]) -> None:
+        if not items:
+            return
         if not self._offline:
             try:
                 with self.catalog.session() as s:
-                    apply_op(s, op)
-                    if check is not None:
-                        check(s)
+                    for op, _ in items:
+                        apply_op(s, op)
+                    for _, check in items:
+                        if check is not None:
+                            check(s)
                 return
             except Exception as exc:
                 if not is_unreachable(exc):
                     raise
-                _tracking_failed(self.catalog, exc, f"write {op.op}", self.id)
+                _tracking_failed(self.catalog, exc, f"write {items[0][0].op}", self.id)
                 self._offline = True
-        self.catalog.spool.append(self.catalog.spool_key, op)
+        for op, _ in items:
+            self.catalog.spool.append(self.catalog.spool_key, op)
 
     # -- status -------------------------------------------------------------------
 
@@ -220,9 +255,9 @@ class Execution:
                 "inactive; check exe.status before starting, or re-activate the workflow with "
                 f"cat.set_workflow_active({self.workflow.name!r}, True)")
         self.update_status(Status.running, "started")
-        if self._heartbeat is None and not self._offline:
-            self._heartbeat = _Heartbeat(self.catalog, self.id,
-                                         self.catalog.settings.heartbeat_seconds)
+        if not self._offline:
+            HEARTBEATS.add(self.catalog, self.id)
+            self._beating = True
 
     def execution_stop(self) -> None:
         """Record the stop time and duration; outputs are registered by the upload."""
@@ -414,31 +449,53 @@ class Execution:
         Returns:
             Asset records by asset table.
         """
+        return self._upload(clean_folder, stop=False)
+
+    def _upload(self, clean_folder: bool, stop: bool) -> dict[str, list[AssetRecord]]:
         if self._upload_result is not None:
             return self._upload_result
         if self.status is not Status.running:
             raise ExecutionError(
                 f"execution {self.id} is {self.status.value}; only a running execution uploads "
                 "its outputs (a failed one keeps them in its working dir for inspection)")
-        self.update_status(Status.uploading, "uploading outputs")
         try:
             files = collect_output_files(self.working_dir, read_manifest(self.working_dir))
-            self._seq += 1
-            op, records = outputs_op(self, files, self._outputs, self._seq)
-            self._write(op)
+            # Without files there is nothing slow to show progress for: one transaction.
+            with self._batched():
+                if stop:
+                    self.execution_stop()
+                self.update_status(Status.uploading, "uploading outputs")
+                if not files:
+                    self._write(self._outputs_op([])[0])
+            records: dict[str, list[AssetRecord]] = {}
+            if files:
+                op, records = self._outputs_op(files)
+                self._write(op)
         except BaseException as exc:
             self._finish_with_error(exc, "upload failed")
             raise
         self.status = Status.completed
-        if not self._offline:  # identical content may already be an asset: report that one
-            by_key = {(a.asset_table, a.sha256, a.filename): a
-                      for a in self.catalog.list_assets()}
-            records = {table: [by_key.get((a.asset_table, a.sha256, a.filename), a)
-                               for a in items] for table, items in records.items()}
+        if records and not self._offline:  # identical content may already be an asset
+            records = self._existing_assets(records)
         self._upload_result = records
         if clean_folder:
             self._clean_working_dir()
         return records
+
+    def _outputs_op(self, files: list[Any]) -> tuple[Op, dict[str, list[AssetRecord]]]:
+        self._seq += 1
+        return outputs_op(self, files, self._outputs, self._seq)
+
+    def _existing_assets(self, records: dict[str, list[AssetRecord]]
+                         ) -> dict[str, list[AssetRecord]]:
+        from steplineage.catalog.records import asset_record
+
+        wanted = {a.sha256 for items in records.values() for a in items}
+        with self.catalog.session() as s:
+            found = {(a.asset_table, a.sha256, a.filename): asset_record(a) for a in
+                     s.scalars(select(orm.Asset).where(orm.Asset.sha256.in_(wanted)))}
+        return {table: [found.get((a.asset_table, a.sha256, a.filename), a) for a in items]
+                for table, items in records.items()}
 
     def _clean_working_dir(self) -> None:
         if self.config.working_dir is None:
@@ -470,9 +527,9 @@ class Execution:
             log.exception("steplineage: could not record %s for execution %s", status, self.id)
 
     def _stop_heartbeat(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.stop()
-            self._heartbeat = None
+        if self._beating:
+            HEARTBEATS.remove(self.id)
+            self._beating = False
 
     def __enter__(self) -> Execution:
         self.execution_start()
@@ -492,39 +549,65 @@ class Execution:
         if exc is not None:
             self._finish_with_error(exc, "step raised")
             return
-        self.execution_stop()
         if self.config.upload == "auto":
-            self.upload_execution_outputs()
+            self._upload(clean_folder=True, stop=True)
         else:
-            self.update_status(Status.running, "stopped; outputs await upload_execution_outputs()")
+            with self._batched():
+                self.execution_stop()
+                self.update_status(Status.running,
+                                   "stopped; outputs await upload_execution_outputs()")
 
     def __repr__(self) -> str:
         return f"<Execution {self.id} {self.name!r} {self.status.value}>"
 
 
-class _Heartbeat:
-    """One daemon thread per running execution, touching ``heartbeat_at``."""
+class _Heartbeats:
+    """One daemon thread per process touching ``heartbeat_at`` of every running execution.
 
-    def __init__(self, catalog: Catalog, execution_id: str, every: float):
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(catalog, execution_id, every),
-                                        name=f"steplineage-heartbeat-{execution_id[:8]}",
-                                        daemon=True)
-        self._thread.start()
+    Started on first use; each beat is one UPDATE per catalog. Bounded: a dict of
+    running executions, no queue.
+    """
 
-    def _run(self, catalog: Catalog, execution_id: str, every: float) -> None:
-        while not self._stop.wait(every):
-            try:
-                with catalog.session() as s:
-                    row = s.get(orm.Execution, execution_id)
-                    if row is not None:
-                        row.heartbeat_at = orm.utcnow()
-            except Exception as exc:  # noqa: BLE001 - a missed beat is not worth a crash
-                log.debug("steplineage heartbeat for %s failed: %s", execution_id, exc)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, Catalog] = {}
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def add(self, catalog: Catalog, execution_id: str) -> None:
+        with self._lock:
+            self._running[execution_id] = catalog
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="steplineage-heartbeat",
+                                                daemon=True)
+                self._thread.start()
+
+    def remove(self, execution_id: str) -> None:
+        with self._lock:
+            self._running.pop(execution_id, None)
+
+    def _run(self) -> None:
+        from sqlalchemy import update
+
+        while True:
+            with self._lock:
+                every = min((c.settings.heartbeat_seconds for c in self._running.values()),
+                            default=30.0)
+            self._wake.wait(every)
+            with self._lock:
+                by_catalog: dict[int, tuple[Catalog, list[str]]] = {}
+                for exe_id, cat in self._running.items():
+                    by_catalog.setdefault(id(cat), (cat, []))[1].append(exe_id)
+            for cat, ids in by_catalog.values():
+                try:
+                    with cat.session() as s:
+                        s.execute(update(orm.Execution).where(orm.Execution.id.in_(ids))
+                                  .values(heartbeat_at=orm.utcnow()))
+                except Exception as exc:  # noqa: BLE001 - a missed beat is not worth a crash
+                    log.debug("steplineage heartbeat failed: %s", exc)
+
+
+HEARTBEATS = _Heartbeats()
 
 
 def _tracking_failed(catalog: Catalog, exc: BaseException, what: str, execution_id: str) -> None:

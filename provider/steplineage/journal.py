@@ -177,7 +177,8 @@ def _apply_status(s: Session, op: StatusChanged, strict: bool) -> None:
     row = s.get(orm.Execution, op.execution_id, with_for_update=True)
     if row is None:
         raise NotFoundError(f"execution {op.execution_id} is not in the catalog")
-    existing = s.scalars(select(orm.StatusHistory).where(
+    # Only a replay can meet its own row again; a live writer owns its sequence numbers.
+    existing = None if strict else s.scalars(select(orm.StatusHistory).where(
         orm.StatusHistory.execution_id == op.execution_id,
         orm.StatusHistory.seq == op.seq)).first()
     if existing is not None and existing.status == op.status.value and \
@@ -251,9 +252,9 @@ def _edge_row(s: Session, execution_id: str, spec: EdgeSpec, at: datetime,
                            created_at=at)
 
 
-def _apply_edges(s: Session, op: EdgesAdded) -> None:
+def _apply_edges(s: Session, op: EdgesAdded, strict: bool) -> None:
     resources: dict[str, str] = {}
-    known = set(s.scalars(select(orm.LineageEdge.id).where(
+    known = set() if strict else set(s.scalars(select(orm.LineageEdge.id).where(
         orm.LineageEdge.id.in_([e.id for e in op.edges]))))
     for spec in op.edges:
         if spec.id not in known:
@@ -301,7 +302,7 @@ def apply_op(s: Session, op: Op, *, strict: bool = True) -> None:
     elif isinstance(op, ExecutionUpdated):
         _apply_updated(s, op)
     elif isinstance(op, EdgesAdded):
-        _apply_edges(s, op)
+        _apply_edges(s, op, strict)
     else:
         _apply_outputs(s, op, strict)
 

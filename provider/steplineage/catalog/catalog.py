@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import time
 import logging
 import json
 import uuid
@@ -47,6 +48,8 @@ __all__ = ["Catalog"]
 
 log = logging.getLogger("steplineage")
 
+#: how long a catalog object trusts its list of resources before re-reading it
+RESOURCE_CACHE_SECONDS = 5.0
 _WORKFLOW_NAMESPACE = uuid.UUID("6f1c1b52-5b7e-4d8c-9d0e-2c1e5f7a9b10")
 
 
@@ -98,6 +101,7 @@ class Catalog:
         self._hash_cache: HashCache | None = None
         self._spool: Spool | None = None
         self._cache_written: dict[str, Any] = {}
+        self._resources: tuple[float, list[ResourceRecord]] | None = None
 
     def __repr__(self) -> str:
         return f"Catalog({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -296,6 +300,7 @@ class Catalog:
                 if row.uri != uri:
                     raise CatalogError(f"resource {name!r} was just registered at {row.uri} by "
                                        "another process; choose another name")
+            self._resources = None
             return resource_record(row)
 
     def get_resource(self, name: str) -> ResourceRecord:
@@ -304,21 +309,34 @@ class Catalog:
         Raises:
             UnknownResourceError: nothing is registered under this name.
         """
-        for res in self.list_resources():
-            if res.name == name:
-                return res
+        for attempt in range(2):
+            for res in self.list_resources():
+                if res.name == name:
+                    return res
+            self._resources = None  # maybe registered since we last looked
         raise UnknownResourceError(
             f"unknown resource {name!r}: register it first with "
             f"cat.add_resource({name!r}, uri='file:///path/to/dir', role='source-data')")
 
     def list_resources(self) -> list[ResourceRecord]:
-        """Every registered resource, by name (cached on this host, see :meth:`_cached`)."""
+        """Every registered resource, by name.
+
+        Resources change rarely and every ref resolution needs them, so the
+        list is kept for ``RESOURCE_CACHE_SECONDS`` (re-read at once when a name
+        is missing) and remembered on this host for outages (see :meth:`_cached`).
+        """
+        now = time.monotonic()
+        if self._resources is not None and now - self._resources[0] < RESOURCE_CACHE_SECONDS:
+            return self._resources[1]
+
         def fetch() -> list[dict[str, Any]]:
             with self.session() as s:
                 return [resource_record(r).model_dump() for r in
                         s.scalars(select(orm.Resource).order_by(orm.Resource.name))]
 
-        return [ResourceRecord(**r) for r in self._cached("resources", fetch)]
+        found = [ResourceRecord(**r) for r in self._cached("resources", fetch)]
+        self._resources = (now, found)
+        return found
 
     def _cached(self, what: str, fetch: Any) -> Any:
         """``fetch()``, remembered on this host; the remembered value while unreachable.
@@ -355,6 +373,17 @@ class Catalog:
             self.get_resource(ref_or_path.name)
             return ref_or_path
         path = Path(ref_or_path).absolute()
+        best = self._innermost_resource(path)
+        if best is None:
+            self._resources = None  # maybe registered since we last looked
+            best = self._innermost_resource(path)
+        if best is None:
+            raise UnknownResourceError(
+                f"no registered resource contains {path}: register its directory first, e.g. "
+                f"cat.add_resource('data', uri='{path.parent.as_uri()}', role='source-data')")
+        return best
+
+    def _innermost_resource(self, path: Path) -> ResourceRef | None:
         best: tuple[int, ResourceRef] | None = None
         for res in self.list_resources():
             root = _local_root(res.uri)
@@ -367,11 +396,7 @@ class Catalog:
             depth = len(root.parts)
             if best is None or depth > best[0]:
                 best = (depth, ResourceRef(res.name, rel.as_posix() if rel.parts else None))
-        if best is None:
-            raise UnknownResourceError(
-                f"no registered resource contains {path}: register its directory first, e.g. "
-                f"cat.add_resource('data', uri='{path.parent.as_uri()}', role='source-data')")
-        return best[1]
+        return best[1] if best else None
 
     def ref_local_path(self, ref: ResourceRef) -> Path | None:
         """Where a ref lives on this machine, or None for non-file resources."""

@@ -131,7 +131,7 @@ class Execution(Base):
     run_count: Mapped[int | None] = mapped_column(Integer)
 
     history: Mapped[list[StatusHistory]] = relationship(
-        order_by="StatusHistory.seq", cascade="all, delete-orphan", lazy="selectin"
+        order_by="StatusHistory.seq", cascade="all, delete-orphan", lazy="select"
     )
 
 
