@@ -1,4 +1,6 @@
-"""Shared fixtures: every catalog test runs on the embedded SQLite and on real PostgreSQL.
+"""Shared fixtures: every catalog test runs on the embedded SQLite and on real PostgreSQL;
+``chromium`` is Debian's /usr/bin/chromium through playwright, network off (browser
+tests skip without it, except under ``CI=true`` where they fail).
 
 PostgreSQL comes from ``STEPLINEAGE_TEST_PG_URL`` (the Makefile points it at
 127.0.0.1:5432). Each test gets a fresh database cloned from a migrated
@@ -12,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -19,6 +22,10 @@ from sqlalchemy.engine import make_url
 
 import steplineage as sl
 from steplineage.catalog import engine as engines
+
+CHROMIUM = Path(os.environ.get("STEPLINEAGE_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 PG_URL = os.environ.get("STEPLINEAGE_TEST_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -94,3 +101,27 @@ def data_dir(tmp_path: Path) -> Path:
     (d / "jan.csv").write_text("id,amount\n1,10\n2,20\n")
     (d / "feb.csv").write_text("id,amount\n3,30\n")
     return d
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (playwright Browser); skips when unavailable unless CI=true.
+
+    Module-scoped: playwright's sync API keeps an event loop of its own while it
+    runs, which must not outlive the browser tests and meet other tests' asyncio.
+    """
+    problem = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # the dev extra is not installed
+        problem = f"playwright is not installed: {exc}"
+    if problem is None and not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests need Chromium when CI=true: {problem}")
+        pytest.skip(problem)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

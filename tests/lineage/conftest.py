@@ -1,25 +1,16 @@
-"""Fixtures for export, report and CLI tests: known graphs and a headless Chromium.
+"""Fixtures for export, report and CLI tests: known graphs.
 
 ``Steps`` builds pipelines over placeholder refs in a non-file resource (fast,
-exact). ``chromium`` launches Debian's /usr/bin/chromium through playwright with
-the network off; without it the browser tests skip, except under ``CI=true``
-where they fail (the Makefile installs chromium there).
+exact). The ``chromium`` fixture lives in ``tests/conftest.py`` (the web tests use it too).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import steplineage as sl
-
-CHROMIUM = Path(os.environ.get("STEPLINEAGE_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 class Steps:
@@ -59,27 +50,3 @@ class Steps:
 @pytest.fixture
 def steps(catalog: sl.Catalog) -> Steps:
     return Steps(catalog)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """A headless Chromium (playwright Browser); skips when unavailable unless CI=true.
-
-    Module-scoped: playwright's sync API keeps an event loop of its own while it
-    runs, which must not outlive the browser tests and meet other tests' asyncio.
-    """
-    problem = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # the dev extra is not installed
-        problem = f"playwright is not installed: {exc}"
-    if problem is None and not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests need Chromium when CI=true: {problem}")
-        pytest.skip(problem)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()

@@ -2,7 +2,12 @@
  * steplineage lineage graph renderer: plain JavaScript + SVG, no dependencies,
  * works offline. Used by the self-contained HTML export and by the web UI.
  *
- *   SteplineageGraph.render(container, data) -> controller
+ *   SteplineageGraph.render(container, data, options) -> controller
+ *
+ * `options` (optional, used by the web UI): `onSelect(node, panel, controller)` is
+ * called after a node's details are shown, to add more to the panel.
+ * The controller has fit/zoom/select, plus `selected()` and `highlight(ids)`
+ * (marks nodes with the class slg-match, e.g. search hits).
  *
  * `data` is a LineageGraph as JSON ({root, direction, partial, nodes, edges})
  * plus an optional `stale` list of node ids. Every user-made string reaches the
@@ -164,7 +169,10 @@
     return (KIND_STYLE[node.kind] || { name: node.kind }).name;
   }
 
-  function render(container, data) {
+  function render(container, data, options) {
+    options = options || {};
+    var current = null;
+    var controller = null;
     var nodes = data.nodes || [];
     var edges = data.edges || [];
     var stale = {};
@@ -248,12 +256,20 @@
     });
 
     function select(id) {
+      current = id;
       Object.keys(nodeEls).forEach(function (k) { nodeEls[k].classList.toggle("slg-selected", k === id); });
       edgeEls.forEach(function (item) {
         var on = item.edge.source === id || item.edge.target === id;
         item.el.classList.toggle("slg-edge-on", on);
       });
       showDetails(id);
+      if (options.onSelect && byId[id]) { options.onSelect(byId[id], panel, controller); }
+    }
+
+    function highlight(ids) {
+      var on = {};
+      (ids || []).forEach(function (id) { on[id] = true; });
+      Object.keys(nodeEls).forEach(function (k) { nodeEls[k].classList.toggle("slg-match", !!on[k]); });
     }
 
     function showDetails(id) {
@@ -339,7 +355,9 @@
     svg.addEventListener("pointercancel", endDrag);
 
     fit();
-    return { fit: fit, zoom: zoomAt, select: select, nodeCount: nodes.length };
+    controller = { fit: fit, zoom: zoomAt, select: select, nodeCount: nodes.length,
+                   selected: function () { return current; }, highlight: highlight };
+    return controller;
   }
 
   /* Render every <div data-steplineage-graph="<id of a JSON script element>">. */
