@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,6 +29,20 @@ from steplineage.errors import ChecksumMismatchError, ObjectStoreConflictError, 
 from steplineage.hashing import Digest, copy_and_hash
 
 __all__ = ["ObjectStore", "StoredObject", "transfer_progress"]
+
+
+@contextlib.contextmanager
+def _store_errors(doing: str) -> Iterator[None]:
+    """Turn OS-level failures (full disk, lost mount, refused connection) into StagingError."""
+    try:
+        yield
+    except StagingError:
+        raise
+    except OSError as exc:
+        hint = ("the file system is full: free space, or point STEPLINEAGE_OBJECT_STORE or "
+                "STEPLINEAGE_HOME at a larger one" if exc.errno == errno.ENOSPC else
+                "check that the object store is reachable and writable")
+        raise StagingError(f"{doing} failed: {exc.strerror or exc}; {hint}") from exc
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,10 @@ class ObjectStore:
             ObjectStoreConflictError: the key already holds content of another size.
         """
         path = Path(path)
+        with _store_errors(f"storing {path} in the object store {self.url}"):
+            return self._put_file(path, expected)
+
+    def _put_file(self, path: Path, expected: Digest | None) -> StoredObject:
         size = path.stat().st_size
         if expected is not None and self.exists(expected.sha256):
             self._check_existing(expected)
@@ -120,8 +139,11 @@ class ObjectStore:
             self.fs.mv(tmp_key, final)
             return StoredObject(self.url_for(digest.sha256), digest, created=True)
         finally:
-            if self.fs.exists(tmp_key):
-                self.fs.rm(tmp_key)
+            try:
+                if self.fs.exists(tmp_key):
+                    self.fs.rm(tmp_key)
+            except OSError:  # the store went away; the original error says why
+                pass
 
     def _check_existing(self, digest: Digest) -> None:
         found = self.fs.size(self.key(digest.sha256))
@@ -139,9 +161,14 @@ class ObjectStore:
             ChecksumMismatchError: the stored bytes no longer hash to ``sha256``;
                 nothing is left at ``dest``.
         """
+        with _store_errors(f"downloading {what} {sha256} from {self.url} to {dest}"):
+            return self._get_file(sha256, dest, what)
+
+    def _get_file(self, sha256: str, dest: Path, what: str) -> Digest:
         key = self.key(sha256)
         if not self.fs.exists(key):
-            raise StagingError(f"{what} {sha256} is missing from the object store {self.url}")
+            raise StagingError(f"{what} {sha256} is missing from the object store {self.url}; "
+                               "is the store mounted and reachable?")
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
         try:
