@@ -126,23 +126,68 @@ class DagRunListener:
         tasks = dict(getattr(dag, "task_dict", None) or {})
         if not track_all and not any(is_tracked_task(t) for t in tasks.values()):
             return  # not a steplineage DAG: do not touch any catalog
-        unrun = [UnrunTask(ti.task_id, ti.map_index if ti.map_index >= 0 else None,
-                           int(ti.try_number or 0), str(getattr(ti.state, "value", ti.state)))
-                 for ti in _task_instances(dag_run)
-                 if str(getattr(ti.state, "value", ti.state)) in _UNRUN_STATES
-                 and (track_all or is_tracked_task(tasks.get(ti.task_id)))]
-        record_dag_run_end(dag_run.dag_id, dag_run.run_id, succeeded=succeeded, message=msg,
-                           dag_file=getattr(dag, "fileloc", None), unrun=unrun)
+        dag_id, run_id = dag_run.dag_id, dag_run.run_id
+        dag_file = getattr(dag, "fileloc", None)
+        # Read the task states now, in the caller's session: tasks that just became
+        # upstream_failed are not committed yet, so no other session would see them.
+        session = _session_of(dag_run)
+
+        def never_ran(tis: list[Any]) -> list[UnrunTask]:
+            return [UnrunTask(ti.task_id, ti.map_index if ti.map_index >= 0 else None,
+                              int(ti.try_number or 0), _state(ti))
+                    for ti in tis if _state(ti) in _UNRUN_STATES
+                    and (track_all or is_tracked_task(tasks.get(ti.task_id)))]
+
+        unrun = never_ran(_task_instances(dag_run, session)) if session is not None else None
+
+        def work() -> None:
+            record_dag_run_end(dag_id, run_id, succeeded=succeeded, message=msg,
+                               dag_file=dag_file,
+                               unrun=unrun if unrun is not None else never_ran(
+                                   _task_instances(dag_run, None)))
+
+        _in_own_thread(work, f"steplineage: end of DAG run {dag_id} {run_id}")
 
 
-def _task_instances(dag_run: Any) -> list[Any]:
-    # Use the session the DAG run came from: a second connection to a SQLite
-    # metadata DB could wait on the scheduler's own open transaction.
+# Longest the scheduler waits for the catalog at the end of a DAG run.
+_END_OF_RUN_TIMEOUT_SECONDS = 60.0
+
+
+def _in_own_thread(work: Any, name: str) -> None:
+    """Run ``work`` in a new thread and wait for it (at most a bounded time).
+
+    Airflow's ORM session is thread-local: looking up our connection from the
+    metadata DB in the scheduler's thread would commit and close the
+    scheduler's own session under it. A thread of our own has its own session.
+    """
+    def guarded() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - never disturb the scheduler
+            log.warning("%s could not be recorded", name, exc_info=True)
+
+    thread = threading.Thread(target=guarded, name=name, daemon=True)
+    thread.start()
+    thread.join(_END_OF_RUN_TIMEOUT_SECONDS)
+    if thread.is_alive():
+        log.warning("%s: the catalog did not answer within %.0f s; recording goes on in the "
+                    "background", name, _END_OF_RUN_TIMEOUT_SECONDS)
+
+
+def _state(ti: Any) -> str:
+    return str(getattr(ti.state, "value", ti.state))
+
+
+def _session_of(dag_run: Any) -> Any:
     from sqlalchemy.orm import object_session
 
+    return object_session(dag_run)
+
+
+def _task_instances(dag_run: Any, session: Any) -> list[Any]:
     try:
-        session = object_session(dag_run)
         if session is None:
+            # Only from our own thread (see _in_own_thread): a fresh thread-local session.
             return list(dag_run.get_task_instances())
         return list(dag_run.get_task_instances(session=session))
     except Exception:  # noqa: BLE001 - the listener must never disturb the scheduler
