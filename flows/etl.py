@@ -58,12 +58,21 @@ def prepare(base: str, days: list[str]) -> None:
                 f"{i},{regions[(i + day_no) % 5]}\n" for i in range(5)))
     for sub in ("staging", "warehouse"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    # The example must run even when the catalog is down, like the flows it tracks.
+    # The example must run even when the catalog is down, like the flows it tracks;
+    # but resources registered elsewhere under the same names are a mistake to report.
+    clash: list[sl.CatalogError] = []
     with tracking_guard("register the ETL example's resources", strict=False):
         with sl.Catalog() as cat:
-            cat.add_resource("etl-raw", uri=root / "raw", role="source-data")
-            cat.add_resource("etl-staging", uri=root / "staging", role="intermediate-data")
-            cat.add_resource("etl-warehouse", uri=root / "warehouse", role="results")
+            for name, sub, role in (("etl-raw", "raw", "source-data"),
+                                    ("etl-staging", "staging", "intermediate-data"),
+                                    ("etl-warehouse", "warehouse", "results")):
+                try:
+                    cat.add_resource(name, uri=root / sub, role=role)
+                except sl.CatalogError as exc:
+                    clash.append(exc)
+    if clash:
+        raise sl.ConfigurationError(f"{clash[0]}: this catalog already ran the example with "
+                                    "another --base; use that one or another STEPLINEAGE_HOME")
 
 
 @tracked_task(inputs=[sl.ResourceRef("etl-raw", "{source}/{day}.csv")],

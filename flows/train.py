@@ -46,14 +46,22 @@ def prepare(base: str) -> None:
     """Directories, resources and the asset vocabulary the example uses."""
     for sub in ("features", "reports"):
         (Path(base) / sub).mkdir(parents=True, exist_ok=True)
-    # The example must run even when the catalog is down, like the flows it tracks.
+    # The example must run even when the catalog is down, like the flows it tracks;
+    # but resources registered elsewhere under the same names are a mistake to report.
+    clash: list[sl.CatalogError] = []
     with tracking_guard("register the training example's resources", strict=False):
         with sl.Catalog() as cat:
-            cat.add_resource("ml-features", uri=Path(base) / "features",
-                             role="intermediate-data")
-            cat.add_resource("ml-reports", uri=Path(base) / "reports", role="results")
+            for name, sub, role in (("ml-features", "features", "intermediate-data"),
+                                    ("ml-reports", "reports", "results")):
+                try:
+                    cat.add_resource(name, uri=Path(base) / sub, role=role)
+                except sl.CatalogError as exc:
+                    clash.append(exc)
             cat.create_asset_table("Model", "Trained models")
             cat.add_asset_type("Trained", "A model after training")
+    if clash:
+        raise sl.ConfigurationError(f"{clash[0]}: this catalog already ran the example with "
+                                    "another --base; use that one or another STEPLINEAGE_HOME")
 
 
 @tracked_task(outputs=[sl.ResourceRef("ml-features", "train.csv")],

@@ -198,3 +198,13 @@ def test_importing_steplineage_does_not_import_prefect() -> None:
     code = ("import sys, steplineage as sl; sl.ResourceRef('a'); sl.Catalog; "
             "assert 'prefect' not in sys.modules, 'prefect was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_names_match_the_namespace() -> None:
+    import steplineage.prefect as slp
+
+    # ("@py_..." names are pytest's assertion rewriting, not ours.)
+    public = {n for n in vars(slp) if not n.startswith(("_", "@"))} - {
+        "annotations", "prefect", "adapter", "artifacts", "decorators", "hooks", "runtime",
+        "specs"}
+    assert set(slp.__all__) == public

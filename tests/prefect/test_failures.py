@@ -146,3 +146,19 @@ def test_sigterm_crash_aborts_the_flow_and_its_running_task(
     # Killed outside a worker, Prefect may never hear the end of the run; the catalog did.
     flow_run = prefect_client.read_flow_run(UUID(flow.orchestrator.flow_run_id))
     assert not flow_run.state.is_completed()
+
+
+@tracked_flow
+def giving_up() -> object:
+    from prefect.states import Failed
+
+    return Failed(message="upstream feed is empty")
+
+
+def test_a_returned_failed_state_is_failed(sl_home: Path) -> None:
+    state = giving_up(return_state=True)
+    assert state.is_failed()
+    record = sl.Catalog(home=sl_home).get_execution(
+        flow_execution_id(state.state_details.flow_run_id, 1))
+    assert record.status is sl.Status.failed
+    assert "upstream feed is empty" in record.status_message

@@ -22,13 +22,15 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ConfigurationError(
         "steplineage.prefect needs Prefect: pip install 'steplineage[prefect]'") from exc
 
-from steplineage.prefect.artifacts import RunSummary, artifact_keys, publish_artifacts
+from steplineage.prefect.artifacts import (RunSummary, apublish_artifacts, artifact_keys,
+                                           publish_artifacts)
 from steplineage.prefect.decorators import tracked_flow, tracked_task
 from steplineage.prefect.runtime import (current_execution, flow_execution_id,
                                          task_execution_id)
 
 __all__ = [
     "RunSummary",
+    "apublish_artifacts",
     "artifact_keys",
     "current_execution",
     "flow_execution_id",

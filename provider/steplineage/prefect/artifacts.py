@@ -38,6 +38,14 @@ __all__ = ["RunSummary", "apublish_artifacts", "artifact_keys", "publish_artifac
 # Bigger runs are cut in the graph (the tables and the catalog keep everything).
 MAX_GRAPH_EXECUTIONS = 60
 _STATUS_MARK = {"completed": "✓", "failed": "✗", "aborted": "⊘", "skipped": "↷"}
+_STATUS_STYLE = {
+    "completed": "stroke:#2e7d32,stroke-width:2px",
+    "failed": "stroke:#c62828,stroke-width:2px,fill:#fdecea",
+    "aborted": "stroke:#ef6c00,stroke-width:2px,fill:#fff3e0",
+    "skipped": "stroke:#9e9e9e,stroke-dasharray:4",
+    "running": "stroke:#1565c0", "uploading": "stroke:#1565c0",
+    "created": "stroke:#9e9e9e", "initializing": "stroke:#9e9e9e",
+}
 
 
 def artifact_keys(flow_name: str) -> dict[str, str]:
@@ -164,12 +172,9 @@ class RunSummary:
                 else:
                     links.append(f"  {ids[r.id]} -. not valid .-> {data_ids[key]}")
         lines.extend(dict.fromkeys(links))  # one arrow per pair, in order
-        lines += ["  classDef completed stroke:#2e7d32,stroke-width:2px",
-                  "  classDef failed stroke:#c62828,stroke-width:2px,fill:#fdecea",
-                  "  classDef aborted stroke:#ef6c00,stroke-width:2px,fill:#fff3e0",
-                  "  classDef skipped stroke:#9e9e9e,stroke-dasharray:4",
-                  "  classDef running stroke:#1565c0", "  classDef created stroke:#9e9e9e",
-                  "  classDef initializing stroke:#9e9e9e", "  classDef uploading stroke:#1565c0"]
+        used = {r.status.value for r in shown}
+        lines += [f"  classDef {status} {style}" for status, style in _STATUS_STYLE.items()
+                  if status in used]
         return "\n".join(lines)
 
     def markdown(self, ui_url: str | None = None) -> str:
