@@ -52,17 +52,18 @@ from sqlalchemy.orm import Session
 
 from steplineage.catalog import orm
 from steplineage.catalog.engine import is_unreachable
-from steplineage.errors import (AssetPathError, ExecutionError, LineageConflictError,
+from steplineage.errors import (AssetPathError, ExecutionError,
                                 NotFoundError, StagingError, StatusTransitionError,
                                 TrackingError)
+from steplineage.heartbeat import HEARTBEATS
 from steplineage.journal import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
                                  StatusChanged, apply_op)
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
                                 InputSpec, ResourceRef, WorkflowRecord, WorkflowType)
 from steplineage.redaction import clean_text, jsonable, redact
 from steplineage.staging import check_name, safe_child
-from steplineage.stage_in import (check_consistency, ref_edge, stage_assets_and_datasets,
-                                  write_json_atomic)
+from steplineage.lineage.rules import check_conflicts, check_consistency
+from steplineage.stage_in import ref_edge, stage_assets_and_datasets, write_json_atomic
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
 from steplineage.uploads import collect_output_files, outputs_op
 
@@ -403,39 +404,11 @@ class Execution:
             return ref
         edge = EdgeSpec(id=orm.new_id(), role="output", resource=ref.name, subpath=ref.subpath,
                         valid=False)
-        check = (lambda s: self._check_conflicts(s, ref)) if self.parent_id else None
+        check = (lambda s: check_conflicts(self, s, ref)) if self.parent_id else None
         self._write(EdgesAdded(execution_id=self.id, edges=[edge], at=orm.utcnow()),
                     check=check)
         self._outputs.append(edge)
         return ref
-
-    def _check_conflicts(self, s: Session, ref: ResourceRef) -> None:
-        resource_id = s.scalars(select(orm.Resource.id).where(orm.Resource.name == ref.name)
-                                ).one()
-        siblings = (select(orm.Execution.id, orm.Execution.name)
-                    .where(orm.Execution.parent_id == self.parent_id,
-                           orm.Execution.id != self.id,
-                           orm.Execution.status.not_in(["failed", "aborted", "skipped"])))
-        sibling_names = dict(s.execute(siblings).all())
-        if not sibling_names:
-            return
-        theirs = s.scalars(select(orm.LineageEdge).where(
-            orm.LineageEdge.execution_id.in_(sibling_names), orm.LineageEdge.role == "output",
-            orm.LineageEdge.resource_id == resource_id)).all()
-        my_input_versions = set(s.scalars(select(orm.LineageEdge.version_id).where(
-            orm.LineageEdge.execution_id == self.id, orm.LineageEdge.role == "input")))
-        for edge in theirs:
-            other = ResourceRef(ref.name, edge.subpath or None)
-            if not other.overlaps(ref):
-                continue
-            # Dependent steps (I read what the sibling wrote) may rewrite the ref.
-            if edge.version_id is not None and edge.version_id in my_input_versions:
-                continue
-            raise LineageConflictError(
-                f"step {self.name!r} ({self.id}) writes {ref}, which overlaps {other} written by "
-                f"independent step {sibling_names[edge.execution_id]!r} ({edge.execution_id}) "
-                "under the same parent execution; write to separate subpaths, or make one step "
-                "read the other's output")
 
     # -- finishing ----------------------------------------------------------------
 
@@ -559,55 +532,6 @@ class Execution:
 
     def __repr__(self) -> str:
         return f"<Execution {self.id} {self.name!r} {self.status.value}>"
-
-
-class _Heartbeats:
-    """One daemon thread per process touching ``heartbeat_at`` of every running execution.
-
-    Started on first use; each beat is one UPDATE per catalog. Bounded: a dict of
-    running executions, no queue.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: dict[str, Catalog] = {}
-        self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
-
-    def add(self, catalog: Catalog, execution_id: str) -> None:
-        with self._lock:
-            self._running[execution_id] = catalog
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="steplineage-heartbeat",
-                                                daemon=True)
-                self._thread.start()
-
-    def remove(self, execution_id: str) -> None:
-        with self._lock:
-            self._running.pop(execution_id, None)
-
-    def _run(self) -> None:
-        from sqlalchemy import update
-
-        while True:
-            with self._lock:
-                every = min((c.settings.heartbeat_seconds for c in self._running.values()),
-                            default=30.0)
-            self._wake.wait(every)
-            with self._lock:
-                by_catalog: dict[int, tuple[Catalog, list[str]]] = {}
-                for exe_id, cat in self._running.items():
-                    by_catalog.setdefault(id(cat), (cat, []))[1].append(exe_id)
-            for cat, ids in by_catalog.values():
-                try:
-                    with cat.session() as s:
-                        s.execute(update(orm.Execution).where(orm.Execution.id.in_(ids))
-                                  .values(heartbeat_at=orm.utcnow()))
-                except Exception as exc:  # noqa: BLE001 - a missed beat is not worth a crash
-                    log.debug("steplineage heartbeat failed: %s", exc)
-
-
-HEARTBEATS = _Heartbeats()
 
 
 def _tracking_failed(catalog: Catalog, exc: BaseException, what: str, execution_id: str) -> None:

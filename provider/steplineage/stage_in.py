@@ -11,19 +11,16 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from steplineage.catalog import orm
-from steplineage.errors import LineageConsistencyError, NotFoundError
+from steplineage.errors import NotFoundError
 from steplineage.journal import EdgeSpec
 from steplineage.models import DatasetSpec, EdgeRole, ResourceRef
-from steplineage.settings import ConsistencyMode
 from steplineage.staging import check_name, safe_child
 from steplineage.versions import current_version, local_digest, placeholder_hash
 
@@ -31,9 +28,7 @@ if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
     from steplineage.execution import Execution
 
-__all__ = ["check_consistency", "ref_edge", "stage_assets_and_datasets", "write_json_atomic"]
-
-log = logging.getLogger(__name__)
+__all__ = ["ref_edge", "stage_assets_and_datasets", "write_json_atomic"]
 
 
 def ref_edge(catalog: Catalog, role: EdgeRole, ref: ResourceRef, online: bool) -> EdgeSpec:
@@ -111,31 +106,6 @@ def _stage_dataset(exe: Execution, spec: DatasetSpec) -> str:
     write_json_atomic(root / "members.json", listing)
     exe.dataset_paths[spec.name] = root
     return dv_id
-
-
-def check_consistency(exe: Execution, session: Session, edges: list[EdgeSpec]) -> None:
-    """Raise if the new input edges depend on two versions of one ref (per settings)."""
-    mode = ConsistencyMode(exe.catalog.settings.consistency)
-    ids = [e.id for e in edges if e.role in ("input", "code") and e.hash is not None]
-    if mode is ConsistencyMode.off or not ids:
-        return
-    version_ids = list(session.scalars(select(orm.LineageEdge.version_id).where(
-        orm.LineageEdge.id.in_(ids))))
-    seen: dict[tuple[str, str], set[str]] = {}
-    for v in exe.catalog.lineage.upstream_versions(version_ids, session=session):
-        seen.setdefault((v.resource_name, v.subpath), set()).add(v.hash)
-    clashes = {k: h for k, h in seen.items() if len(h) > 1}
-    if not clashes:
-        return
-    detail = "; ".join(f"{ResourceRef(name, sub or None)} at versions {', '.join(sorted(h))}"
-                       for (name, sub), h in sorted(clashes.items()))
-    message = (f"execution {exe.id} ({exe.name}): inputs depend on more than one version "
-               f"of the same ref: {detail}. Re-run the steps that used the old version, or "
-               "set STEPLINEAGE_CONSISTENCY=warn to proceed anyway")
-    if mode is ConsistencyMode.warn:
-        log.warning(message)
-        return
-    raise LineageConsistencyError(message)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from steplineage.catalog import engine as engines
@@ -162,28 +162,9 @@ class Catalog:
             >>> cat.reap(stale_after_seconds=300)  # doctest: +SKIP
             ['5b8470d0-...']
         """
-        from datetime import timedelta
+        from steplineage.heartbeat import reap
 
-        from steplineage.journal import StatusChanged, apply_op
-
-        cutoff = orm.utcnow() - timedelta(seconds=stale_after_seconds)
-        live = [Status.created.value, Status.initializing.value, Status.running.value,
-                Status.uploading.value]
-        with self.session() as s:
-            rows = s.execute(select(orm.Execution.id, orm.Execution.heartbeat_at).where(
-                orm.Execution.status.in_(live), orm.Execution.heartbeat_at < cutoff)).all()
-        reaped = []
-        for exe_id, beat in rows:
-            with self.session() as s:
-                seq = s.scalar(select(func.max(orm.StatusHistory.seq)).where(
-                    orm.StatusHistory.execution_id == exe_id)) or 0
-                apply_op(s, StatusChanged(
-                    execution_id=exe_id, seq=seq + 1, status=Status.aborted,
-                    message=f"reaped: no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC "
-                            f"(more than {stale_after_seconds:g}s); the process died",
-                    at=orm.utcnow()), strict=False)
-            reaped.append(exe_id)
-        return reaped
+        return reap(self, stale_after_seconds)
 
     @property
     def lineage(self) -> Lineage:

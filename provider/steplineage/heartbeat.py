@@ -1,0 +1,103 @@
+"""Liveness: running executions beat; executions whose beat stopped are reaped.
+
+One daemon thread per process touches ``heartbeat_at`` of every running
+execution every ``STEPLINEAGE_HEARTBEAT_SECONDS``; :func:`reap` marks those
+silent for too long as ``aborted`` (their process died without saying so).
+
+Example:
+    >>> reap(cat, stale_after_seconds=600)  # doctest: +SKIP
+    ['5b8470d0-...']
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select, update
+
+from steplineage.catalog import orm
+from steplineage.journal import StatusChanged, apply_op
+from steplineage.status import Status
+
+if TYPE_CHECKING:
+    from steplineage.catalog.catalog import Catalog
+
+__all__ = ["HEARTBEATS", "Heartbeats", "reap"]
+
+log = logging.getLogger("steplineage")
+
+_LIVE = (Status.created.value, Status.initializing.value, Status.running.value,
+         Status.uploading.value)
+
+
+class Heartbeats:
+    """One daemon thread per process touching ``heartbeat_at`` of every running execution.
+
+    Started on first use; each beat is one UPDATE per catalog. Bounded: a dict of
+    running executions, no queue.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, Catalog] = {}
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def add(self, catalog: Catalog, execution_id: str) -> None:
+        with self._lock:
+            self._running[execution_id] = catalog
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="steplineage-heartbeat",
+                                                daemon=True)
+                self._thread.start()
+
+    def remove(self, execution_id: str) -> None:
+        with self._lock:
+            self._running.pop(execution_id, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                every = min((c.settings.heartbeat_seconds for c in self._running.values()),
+                            default=30.0)
+            self._wake.wait(every)
+            with self._lock:
+                by_catalog: dict[int, tuple[Catalog, list[str]]] = {}
+                for exe_id, cat in self._running.items():
+                    by_catalog.setdefault(id(cat), (cat, []))[1].append(exe_id)
+            for cat, ids in by_catalog.values():
+                try:
+                    with cat.session() as s:
+                        s.execute(update(orm.Execution).where(orm.Execution.id.in_(ids))
+                                  .values(heartbeat_at=orm.utcnow()))
+                except Exception as exc:  # noqa: BLE001 - a missed beat is not worth a crash
+                    log.debug("steplineage heartbeat failed: %s", exc)
+
+
+HEARTBEATS = Heartbeats()
+
+
+def reap(catalog: Catalog, stale_after_seconds: float = 600.0) -> list[str]:
+    """Mark executions whose heartbeat stopped as ``aborted``; returns their ids.
+
+    Their declared outputs stay not valid (outputs are registered only on completion).
+    """
+    cutoff = orm.utcnow() - timedelta(seconds=stale_after_seconds)
+    with catalog.session() as s:
+        rows = s.execute(select(orm.Execution.id, orm.Execution.heartbeat_at).where(
+            orm.Execution.status.in_(_LIVE), orm.Execution.heartbeat_at < cutoff)).all()
+    reaped = []
+    for exe_id, beat in rows:
+        with catalog.session() as s:
+            seq = s.scalar(select(func.max(orm.StatusHistory.seq)).where(
+                orm.StatusHistory.execution_id == exe_id)) or 0
+            apply_op(s, StatusChanged(
+                execution_id=exe_id, seq=seq + 1, status=Status.aborted,
+                message=f"reaped: no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC "
+                        f"(more than {stale_after_seconds:g}s); the process died",
+                at=orm.utcnow()), strict=False)
+        reaped.append(exe_id)
+    return reaped
