@@ -77,8 +77,12 @@ def dag_run_execution_id(dag_id: str, run_id: str) -> str:
 
 
 def task_try_execution_id(dag_id: str, run_id: str, task_id: str, map_index: int | None,
-                          try_number: int) -> str:
+                          try_number: int, ti_id: str | None = None) -> str:
     """The id of one try of one (mapped) task instance.
+
+    ``ti_id`` is Airflow's task-instance id, new for every try since Airflow 3:
+    with it, a try re-run after its DAG run was cleared (which may restart the
+    try numbers) still gets an id of its own.
 
     Example:
         >>> a = task_try_execution_id("etl", "r1", "load", None, 1)
@@ -86,8 +90,8 @@ def task_try_execution_id(dag_id: str, run_id: str, task_id: str, map_index: int
         True
     """
     index = -1 if map_index is None else map_index
-    return str(uuid.uuid5(_NAMESPACE,
-                          f"airflow-task-try\0{dag_id}\0{run_id}\0{task_id}\0{index}\0{try_number}"))
+    key = f"airflow-task-try\0{dag_id}\0{run_id}\0{task_id}\0{index}\0{try_number}\0{ti_id or ''}"
+    return str(uuid.uuid5(_NAMESPACE, key))
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class TaskRun:
     try_number: int
     dag_file: str | None = None
     run_conf: Mapping[str, Any] | None = None
+    ti_id: str | None = None
 
     @classmethod
     def from_task_instance(cls, ti: Any, context: Mapping[str, Any] | None = None) -> TaskRun:
@@ -121,7 +126,8 @@ class TaskRun:
                    map_index=None if map_index is None or map_index < 0 else int(map_index),
                    try_number=int(getattr(ti, "try_number", 0) or 0),
                    dag_file=getattr(dag, "fileloc", None),
-                   run_conf=getattr(dag_run, "conf", None) or None)
+                   run_conf=getattr(dag_run, "conf", None) or None,
+                   ti_id=str(ti.id) if getattr(ti, "id", None) else None)
 
     @property
     def name(self) -> str:
@@ -137,7 +143,7 @@ class TaskRun:
     def execution_id(self) -> str:
         """Id of this try's execution."""
         return task_try_execution_id(self.dag_id, self.run_id, self.task_id, self.map_index,
-                                     self.try_number)
+                                     self.try_number, self.ti_id)
 
     def identity(self) -> OrchestratorIdentity:
         """The orchestrator identity stored with the try's execution."""
@@ -438,6 +444,7 @@ class UnrunTask:
     map_index: int | None
     try_number: int
     state: str
+    ti_id: str | None = None
 
 
 def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: str,
@@ -467,7 +474,7 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
         parent = _ensure_dag_run(cat, run, wf)
         for task in unrun:
             child_run = TaskRun(dag_id, run_id, task.task_id, task.map_index, task.try_number,
-                                dag_file=dag_file)
+                                dag_file=dag_file, ti_id=task.ti_id)
             child = cat.create_execution(ExecutionConfig(
                 workflow=wf, name=child_run.name, execution_id=child_run.execution_id,
                 parent_execution_id=parent.id, orchestrator=child_run.identity(),

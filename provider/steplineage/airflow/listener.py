@@ -134,7 +134,8 @@ class DagRunListener:
 
         def never_ran(tis: list[Any]) -> list[UnrunTask]:
             return [UnrunTask(ti.task_id, ti.map_index if ti.map_index >= 0 else None,
-                              int(ti.try_number or 0), _state(ti))
+                              int(ti.try_number or 0), _state(ti),
+                              str(ti.id) if getattr(ti, "id", None) else None)
                     for ti in tis if _state(ti) in _UNRUN_STATES
                     and (track_all or is_tracked_task(tasks.get(ti.task_id)))]
 
