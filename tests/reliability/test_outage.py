@@ -48,11 +48,14 @@ def _counts(cat: sl.Catalog) -> dict[str, int]:
                 for t in ("executions", "status_history", "lineage_edges", "assets", "versions")}
 
 
-def _step(cat: sl.Catalog, data: Path, name: str, before_exit=None) -> sl.Execution:
+def _step(cat: sl.Catalog, data: Path, name: str, before_exit=None,
+          after_enter=None) -> sl.Execution:
     cfg = sl.ExecutionConfig(workflow=name, inputs=[sl.ResourceRef("data", "in.csv")],
                              outputs=[sl.ResourceRef("data", f"{name}.csv")],
                              parameters={"n": 1, "db_password": "hunter2"})
     with cat.create_execution(cfg) as exe:
+        if after_enter is not None:
+            after_enter()
         (data / f"{name}.csv").write_text(f"{name}\n")
         exe.asset_file_path("Model", f"{name}.bin").write_bytes(name.encode())
         exe.log_metrics({"rows": 1})
@@ -91,9 +94,13 @@ def test_down_at_start_spools_and_replays_once(setup) -> None:
     assert _counts(cat) == before
 
 
-def test_down_mid_step_and_next_step_replays(setup) -> None:
+@pytest.mark.parametrize("when", ["mid-step", "at stop"])
+def test_down_mid_step_or_at_stop_and_next_step_replays(setup, when: str) -> None:
     proxy, cat, data = setup
-    exe = _step(cat, data, "mid", before_exit=proxy.down)
+    if when == "mid-step":
+        exe = _step(cat, data, "mid", after_enter=proxy.down)
+    else:
+        exe = _step(cat, data, "mid", before_exit=proxy.down)
     assert exe.offline
     proxy.up()
     nxt = _step(cat, data, "next")  # the next tracked step flushes the spool first
