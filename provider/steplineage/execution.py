@@ -55,7 +55,7 @@ from steplineage.catalog.engine import is_unreachable
 from steplineage.errors import (AssetPathError, ExecutionError,
                                 NotFoundError, StagingError, StatusTransitionError,
                                 TrackingError)
-from steplineage.heartbeat import HEARTBEATS
+from steplineage.heartbeat import HEARTBEATS, maybe_reap
 from steplineage.journal import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
                                  StatusChanged, apply_op)
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
@@ -118,6 +118,7 @@ class Execution:
         online = True
         try:
             catalog.flush_spool()  # the next tracked step replays what an outage left
+            maybe_reap(catalog)  # ...and retires executions whose process died
             workflow = _resolve_workflow(catalog, config.workflow, config.name)
             # A fresh uuid cannot exist yet; a client-chosen id may be a retried create.
             existing = _existing(catalog, exe_id, config, workflow) if config.execution_id \
@@ -261,8 +262,11 @@ class Execution:
             self._beating = True
 
     def execution_stop(self) -> None:
-        """Record the stop time and duration; outputs are registered by the upload."""
-        self._stop_heartbeat()
+        """Record the stop time and duration; outputs are registered by the upload.
+
+        The heartbeat goes on until the outputs are uploaded (``upload="manual"``
+        may wait a while), so a stopped execution is not mistaken for a dead one.
+        """
         self._write(ExecutionUpdated(execution_id=self.id, stop_time=orm.utcnow()))
 
     def record(self) -> ExecutionRecord:
@@ -448,6 +452,7 @@ class Execution:
             self._finish_with_error(exc, "upload failed")
             raise
         self.status = Status.completed
+        self._stop_heartbeat()
         if records and not self._offline:  # identical content may already be an asset
             records = self._existing_assets(records)
         self._upload_result = records

@@ -25,7 +25,7 @@ from steplineage.status import Status
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
 
-__all__ = ["HEARTBEATS", "Heartbeats", "reap"]
+__all__ = ["HEARTBEATS", "Heartbeats", "maybe_reap", "reap"]
 
 log = logging.getLogger("steplineage")
 
@@ -101,3 +101,31 @@ def reap(catalog: Catalog, stale_after_seconds: float = 600.0) -> list[str]:
                 at=orm.utcnow()), strict=False)
         reaped.append(exe_id)
     return reaped
+
+
+_last_lazy_reap: dict[str, float] = {}
+
+
+def maybe_reap(catalog: Catalog) -> None:
+    """Reap lazily: at most once per ``reap_interval_seconds`` per process and catalog.
+
+    Called when an execution starts, so dead executions get their ``aborted``
+    status without anyone running ``steplineage reap``. An execution counts as
+    dead after ``max(600 s, 10 heartbeats)`` of silence. Never raises.
+    """
+    import time
+
+    now = time.monotonic()
+    key = catalog.spool_key
+    interval = catalog.settings.reap_interval_seconds
+    if interval <= 0 or now - _last_lazy_reap.get(key, float("-inf")) < interval:
+        return
+    _last_lazy_reap[key] = now
+    try:
+        reaped = reap(catalog, max(600.0, 10 * catalog.settings.heartbeat_seconds))
+    except Exception as exc:  # noqa: BLE001 - housekeeping must not fail a step
+        log.debug("steplineage: lazy reap failed: %s", exc)
+        return
+    if reaped:
+        log.warning("steplineage: marked %d execution(s) without heartbeat as aborted: %s",
+                    len(reaped), ", ".join(reaped))

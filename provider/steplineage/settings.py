@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default=30.0,
         description="How often a running execution touches its heartbeat.",
     )
+    reap_interval_seconds: float = Field(
+        default=600.0,
+        description="How often (at most) a process reaps dead executions when one starts; "
+                    "0 turns lazy reaping off.",
+    )
     spool_max_ops: int = Field(
         default=100_000,
         description="Most operations the local spool keeps while the catalog is unreachable.",

@@ -66,3 +66,38 @@ def test_sigkill_mid_run_is_reaped_as_aborted(tmp_path: Path) -> None:
     objects = home / "objects"
     assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))
     assert cat.lineage.stale() == []
+
+
+def test_starting_a_step_reaps_dead_executions_lazily(tmp_path: Path,
+                                                      monkeypatch) -> None:
+    from datetime import timedelta
+
+    from steplineage.catalog import orm
+    from steplineage.heartbeat import _last_lazy_reap
+
+    cat = sl.Catalog(home=tmp_path / "home")
+    dead = cat.create_execution(sl.ExecutionConfig(workflow="dead"))
+    dead.execution_start()
+    dead._stop_heartbeat()  # the process "dies": no more beats
+    with cat.session() as s:  # ...and its last beat was long ago
+        s.get(orm.Execution, dead.id).heartbeat_at = orm.utcnow() - timedelta(hours=1)
+    _last_lazy_reap.clear()
+    with cat.create_execution(sl.ExecutionConfig(workflow="alive")):
+        pass
+    rec = cat.get_execution(dead.id)
+    assert rec.status is sl.Status.aborted and "reaped" in rec.status_message
+
+
+def test_spool_refuses_past_its_bound_with_a_warning(tmp_path: Path, caplog) -> None:
+    from datetime import datetime, timezone
+
+    from steplineage.journal import StatusChanged
+    from steplineage.spool import Spool
+
+    spool = Spool(tmp_path / "spool.db", max_ops=2)
+    op = StatusChanged(execution_id="e", seq=1, status=sl.Status.running,
+                       at=datetime.now(timezone.utc))
+    assert spool.append("db", op) and spool.append("db", op)
+    assert spool.append("db", op) is False
+    assert spool.pending("db") == 2
+    assert "is full" in caplog.text and "DROPPED" in caplog.text
