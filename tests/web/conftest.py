@@ -41,6 +41,18 @@ if not Path(os.environ.get("AIRFLOW_HOME", "/nonexistent")).name.startswith("sl-
                        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                        "AIRFLOW__CORE__UNIT_TEST_MODE": "False"})
 AIRFLOW_HOME = Path(os.environ["AIRFLOW_HOME"])
+AIRFLOW = str(VENV_BIN / "airflow")
+
+
+def migrated_template_db() -> Path:
+    """This worker's migrated metadata DB, copied to ``template.db`` for fresh homes
+    (the same protocol as tests/airflow's ``airflow_db``, so either may go first)."""
+    template = AIRFLOW_HOME / "template.db"
+    if not template.exists():
+        subprocess.run([AIRFLOW, "db", "migrate"], env=os.environ.copy(), check=True,
+                       capture_output=True, timeout=300)
+        shutil.copy(AIRFLOW_HOME / "airflow.db", template)
+    return template
 
 
 @dataclass

@@ -167,7 +167,9 @@ class SteplineageUIPlugin(AirflowPlugin):
         {"name": "Lineage", "href": URL_PREFIX + "/dags/{DAG_ID}/runs/{RUN_ID}",
          "destination": "dag_run", "url_route": "lineage-run"},
         {"name": "Lineage",
-         "href": URL_PREFIX + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}?map_index={MAP_INDEX}",
+         # every try and map index of the task is listed ({MAP_INDEX} stays literal
+         # on unmapped tasks in 3.3, so it is not part of the URL)
+         "href": URL_PREFIX + "/dags/{DAG_ID}/runs/{RUN_ID}/tasks/{TASK_ID}",
          "destination": "task_instance", "url_route": "lineage-task"},
         {"name": "Lineage", "href": URL_PREFIX + "/", "destination": "nav",
          "url_route": "lineage-explorer", "category": "browse"},

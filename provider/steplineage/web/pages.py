@@ -10,6 +10,7 @@ Example:
 """
 
 # No `from __future__ import annotations`: FastAPI evaluates these route signatures.
+import json
 from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Annotated, Any
@@ -42,6 +43,8 @@ def templates() -> Jinja2Templates:
 
     env = Environment(loader=PackageLoader("steplineage.web", "templates"), autoescape=True,
                       undefined=StrictUndefined)
+    # For showing values as text (autoescaped like any string); ``tojson`` is for <script>.
+    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
     return Jinja2Templates(env=env)
 
 
@@ -165,10 +168,8 @@ def build_page_router(catalog: "Callable[[], Catalog]", viewer_dep: Any,
 
     @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
     def task_instance(request: Request, dag_id: str, run_id: str, task_id: str,
-                      viewer: ViewerDep, map_index: str | None = None,
-                      page: int = 1) -> HTMLResponse:
-        # map_index arrives as Airflow templated it ("-1" for unmapped tasks); tries of
-        # every map index are listed, the graph covers the task's executions.
+                      viewer: ViewerDep, page: int = 1) -> HTMLResponse:
+        # Tries of every map index are listed; the graph covers all the task's executions.
         return dag_page(request, viewer, dag_id, run_id, task_id, None, None, None, page)
 
     @router.get("/executions/{execution_id}", response_class=HTMLResponse)
