@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import XSS, Known, migrated_template_db
+from web_fixtures import XSS, Known, migrated_template_db
+from web_fixtures import known  # noqa: F401 - fixtures
 
 PREFIX = "/steplineage"
 TEAMS = {"sl_web_a": "team_a", "sl_web_b": "team_b"}

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from conftest import AIRFLOW, REPO, VENV_BIN, migrated_template_db
-from test_browser import expect
+from web_fixtures import AIRFLOW, REPO, VENV_BIN, expect, migrated_template_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import XSS, XSS_FILE, Known
+from web_fixtures import XSS, XSS_FILE, Known
+from web_fixtures import known, known_catalog  # noqa: F401 - fixtures
 from fastapi.testclient import TestClient
 from markupsafe import escape
 

@@ -9,18 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import XSS, XSS_FILE, Known, UiServer
+from web_fixtures import XSS, XSS_FILE, Known, UiServer, expect
+from web_fixtures import known, ui_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
-
-
-def expect(locator: Any) -> Any:
-    """playwright's ``expect`` (imported late: without playwright the chromium fixture skips,
-    or fails under CI=true). It polls from Python; the pages' CSP forbids the eval that
-    ``wait_for_function`` needs."""
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 @pytest.fixture

@@ -151,10 +151,35 @@
                                                : value.slice(0, 12);
   }
 
-  /* Shorten an SVG text element until it fits in `width` pixels (needs layout). */
+  /* Text widths come from a canvas with the element's computed font: measuring SVG text
+   * with getComputedTextLength forces a layout per call, seconds for 2,000 nodes. */
+  var measure = { ctx: null, fonts: {} };
+  function fontOf(textEl) {
+    var key = textEl.getAttribute("class") || "";
+    if (!(key in measure.fonts)) {
+      var style = global.getComputedStyle(textEl);
+      measure.fonts[key] = style.font ||
+        [style.fontStyle, style.fontWeight, style.fontSize, style.fontFamily].join(" ").trim();
+    }
+    return measure.fonts[key];
+  }
+
+  /* Shorten an SVG text element until it fits in `width` pixels. */
   function fitText(textEl, full, width) {
     var text = shorten(full, MAX_LABEL);
-    textEl.textContent = text;
+    if (!measure.ctx) {
+      measure.ctx = document.createElement("canvas").getContext("2d") || false;
+    }
+    var font = measure.ctx ? fontOf(textEl) : "";
+    if (font) {
+      measure.ctx.font = font;
+      while (text.length > 2 && measure.ctx.measureText(text).width > width) {
+        text = text.slice(0, text.length - 2) + "\u2026";
+      }
+      textEl.textContent = text;
+      return;
+    }
+    textEl.textContent = text;  // no canvas: measure the SVG text itself
     while (text.length > 2 && textEl.getComputedTextLength() > width) {
       text = text.slice(0, text.length - 2) + "\u2026";
       textEl.textContent = text;

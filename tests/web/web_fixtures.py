@@ -1,5 +1,9 @@
-"""Web app fixtures: a known catalog (two DAGs, a hostile one, files with real hashes),
-an Airflow home for the in-process API server, and ``steplineage ui`` as a subprocess.
+"""Helpers of the web tests: the known catalog (two DAGs, a hostile one, files with real
+hashes), the Airflow home for the in-process API server, the ``steplineage ui`` handle.
+
+Not a conftest.py: other test directories do ``from conftest import ...``, and a
+second ``conftest`` module would shadow theirs. Test modules import the fixtures
+they use from here.
 
 Airflow reads AIRFLOW_HOME when first imported. ``tests/airflow/conftest.py``
 sets one up at import time (prefix ``sl-airflow-home-``); when pytest collected
@@ -21,8 +25,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+
 
 import steplineage as sl
 
@@ -131,6 +137,16 @@ def build_known_catalog(home: Path) -> Known:
     return known
 
 
+@dataclass
+class UiServer:
+    """A running ``steplineage ui``; ``url`` is what it printed (with the token)."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    base: str
+
+
+
 @pytest.fixture(scope="session")
 def known(tmp_path_factory: pytest.TempPathFactory) -> Known:
     """The known catalog, built once per session (the tests only read it)."""
@@ -142,15 +158,6 @@ def known_catalog(known: Known) -> Iterator[sl.Catalog]:
     cat = sl.Catalog(home=known.home / "sl")
     yield cat
     cat.close()
-
-
-@dataclass
-class UiServer:
-    """A running ``steplineage ui``; ``url`` is what it printed (with the token)."""
-
-    proc: subprocess.Popen[str]
-    url: str
-    base: str
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +191,12 @@ def ui_server(known: Known, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             proc.kill()
             proc.wait(timeout=5)
         out.close()
+
+
+def expect(locator: Any) -> Any:
+    """playwright's ``expect`` (imported late: without playwright the chromium fixture skips,
+    or fails under CI=true). It polls from Python; the pages' CSP forbids the eval that
+    ``wait_for_function`` needs."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
