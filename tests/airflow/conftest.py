@@ -8,48 +8,16 @@ DAGs folder holds copies of the example DAGs (``dags/``) and the test DAGs
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
-AIRFLOW = str(VENV_BIN / "airflow")
-
-AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sl-airflow-home-"))
-atexit.register(shutil.rmtree, AIRFLOW_HOME, True)
-DAGS_FOLDER = AIRFLOW_HOME / "dags"
-DAGS_FOLDER.mkdir()
-for source in [*sorted((REPO / "dags").glob("*.py")),
-               *sorted((REPO / "tests" / "airflow" / "dags").glob("*.py"))]:
-    shutil.copy(source, DAGS_FOLDER / source.name)
-
-# Fixed per worker: the DAGs' Asset URIs live here, and Airflow keeps one active asset per
-# name in its metadata DB, so the URIs must not change from test to test.
-EXAMPLES_DIR = AIRFLOW_HOME / "examples"
-
-AIRFLOW_ENV = {
-    "AIRFLOW_HOME": str(AIRFLOW_HOME),
-    "STEPLINEAGE_EXAMPLES_DIR": str(EXAMPLES_DIR),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    # A PostgreSQL port nobody listens on: the "catalog is down" connection.
-    "AIRFLOW_CONN_SL_DOWN": '{"conn_type": "steplineage", "extra": {"catalog_url": '
-                            '"postgresql+psycopg://postgres@127.0.0.1:9/nowhere", '
-                            '"timeout_seconds": 2}}',
-    # A connection whose password Airflow masks when a task fetches it.
-    "AIRFLOW_CONN_SL_WAREHOUSE": '{"conn_type": "generic", "host": "db.example", '
-                                 '"password": "pw-s3cr3t-value"}',
-}
-os.environ.update(AIRFLOW_ENV)
+from airflow_env import (AIRFLOW, AIRFLOW_ENV, AIRFLOW_HOME, DAGS_FOLDER,  # noqa: F401
+                         EXAMPLES_DIR, REPO, VENV_BIN)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AIRFLOW, AIRFLOW_ENV
+from airflow_env import AIRFLOW, AIRFLOW_ENV
 
 import steplineage as sl
 from steplineage.airflow.hooks import SteplineageHook

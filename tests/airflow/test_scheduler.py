@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import pytest
 from airflow_catalog_checks import edges, one_run, sha256_of, statuses
-from conftest import AIRFLOW, AIRFLOW_ENV, REPO, VENV_BIN
+from airflow_env import AIRFLOW, AIRFLOW_ENV, REPO, VENV_BIN
 
 import steplineage as sl
 

@@ -1,50 +1,16 @@
 """Fixtures for export, report and CLI tests: known graphs.
 
-``Steps`` builds pipelines over placeholder refs in a non-file resource (fast,
+``Steps`` (in ``lineage_steps.py``, importable by the tests) builds pipelines over placeholder refs in a non-file resource (fast,
 exact). The ``chromium`` fixture lives in ``tests/conftest.py`` (the web tests use it too).
 """
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 
 import steplineage as sl
-
-
-class Steps:
-    """Known graphs: ``step("join", reads=["b", "c"], writes=["d"])`` records one execution."""
-
-    def __init__(self, cat: sl.Catalog):
-        self.cat = cat
-        cat.add_resource("db", uri="postgresql://warehouse/analytics", role="intermediate-data")
-        self.ids: dict[str, str] = {}
-
-    def step(self, name: str, reads: list[str] = (), writes: list[str] = (),  # type: ignore[assignment]
-             code: list[str] = (), fail: bool = False, **config: Any) -> str:  # type: ignore[assignment]
-        cfg = sl.ExecutionConfig(workflow=name, inputs=[sl.ResourceRef("db", r) for r in reads],
-                                 outputs=[sl.ResourceRef("db", w) for w in writes],
-                                 code=[sl.ResourceRef("db", c) for c in code], **config)
-        try:
-            with self.cat.create_execution(cfg) as exe:
-                if fail:
-                    raise RuntimeError("boom")
-        except RuntimeError:
-            pass
-        self.ids[name] = exe.id
-        return exe.id
-
-    def v(self, ref: str) -> str:
-        """Node id of the current version of ``db:<ref>``."""
-        return f"version:{self.cat.lineage.current_version_id(sl.ResourceRef('db', ref))}"
-
-    def e(self, name: str) -> str:
-        return f"execution:{self.ids[name]}"
-
-    @staticmethod
-    def labels(graph: sl.LineageGraph) -> dict[str, str]:
-        return {n.id: n.label for n in graph.nodes}
+from lineage_steps import Steps
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import Steps
+from lineage_steps import Steps
 from prov.model import ProvActivity, ProvDocument, ProvEntity
 
 import steplineage as sl

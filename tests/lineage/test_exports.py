@@ -11,7 +11,7 @@ from datetime import timezone
 
 import networkx as nx
 import pytest
-from conftest import Steps
+from lineage_steps import Steps
 from prov.model import (PROV_LABEL, PROV_ROLE, PROV_TYPE, ProvActivity, ProvAgent,
                         ProvAssociation, ProvCommunication, ProvDerivation, ProvDocument,
                         ProvEntity, ProvGeneration, ProvMembership, ProvUsage)

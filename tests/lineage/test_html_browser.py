@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Steps
+from lineage_steps import Steps
 
 from steplineage.lineage.graph import LineageGraph
 
