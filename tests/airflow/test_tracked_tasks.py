@@ -131,10 +131,6 @@ def test_listener_records_plain_tasks_when_enabled(run_dag, sl_home: Path,
     assert len(dag_runs(cat, "sl_test_generic")) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "core lineage rule: the conflict check counts an earlier completed try of the same step "
-    "as an independent sibling; needs `Execution.name != exe.name` in lineage/rules.py "
-    "check_conflicts (reported to the core owner)"))
 def test_clearing_a_finished_run_records_new_tries_under_the_same_parent(
         run_dag, sl_home: Path) -> None:
     """Re-running tasks of a DAG run (Airflow's "clear") is a new attempt, not a conflict."""
@@ -147,5 +143,7 @@ def test_clearing_a_finished_run_records_new_tries_under_the_same_parent(
     run = one_run(sl.Catalog(home=sl_home), "steplineage_etl")
     for name in ("extract", "transform", "load"):
         tries = run.tries(name)
-        assert [t.orchestrator.try_number for t in tries] == [1, 2]
+        # dag.test() recreates cleared task instances, so try numbers may start again at 1;
+        # Airflow's per-try task-instance id still tells the two attempts apart.
+        assert len({t.id for t in tries}) == 2
         assert [t.status for t in tries] == [sl.Status.completed, sl.Status.completed]

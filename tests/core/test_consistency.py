@@ -89,3 +89,13 @@ def test_placeholder_versions_link_readers_to_writers(workspace) -> None:
     [out] = cat.list_edges(writer, role="output")
     [inp] = cat.list_edges(reader, role="input")
     assert out.version_hash.startswith("placeholder:") and inp.version_hash == out.version_hash
+
+
+def test_a_retry_of_the_same_step_is_not_a_conflict(workspace) -> None:
+    cat, root = workspace
+    with cat.create_execution(sl.ExecutionConfig(workflow="pipeline")) as parent:
+        for attempt in (1, 2):  # e.g. Airflow clearing a finished task: a second try
+            _step(cat, "load", [], [sl.ResourceRef("out", "table")],
+                  {root / "out" / "table": f"try {attempt}"}, parent=parent.id)
+    tries = cat.list_executions(parent_id=parent.id)
+    assert [t.status for t in tries] == [sl.Status.completed, sl.Status.completed]

@@ -64,6 +64,8 @@ def check_conflicts(exe: Execution, s: Session, ref: ResourceRef) -> None:
     siblings = (select(orm.Execution.id, orm.Execution.name)
                 .where(orm.Execution.parent_id == exe.parent_id,
                        orm.Execution.id != exe.id,
+                       # another try of the same step is an attempt, not a sibling
+                       orm.Execution.name != exe.name,
                        orm.Execution.status.not_in(["failed", "aborted", "skipped"])))
     sibling_names = dict(s.execute(siblings).all())
     if not sibling_names:
