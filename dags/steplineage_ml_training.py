@@ -103,7 +103,9 @@ def steplineage_ml_training() -> None:
         _write_rows(path, rows)
         return len(rows)
 
-    @task.steplineage(inputs=[MEASUREMENTS])
+    # The next steps pass their data as catalog assets, so they cannot run untracked:
+    # strict=True makes an unreachable catalog fail them with a clear TrackingError.
+    @task.steplineage(inputs=[MEASUREMENTS], strict=True)
     def prepare_data(test_fraction: float, exe: sl.Execution) -> dict[str, int]:
         """Split the measurements; both splits become Dataset assets on success."""
         rows = _rows(Path(MEASUREMENTS.uri.removeprefix("file://")))
@@ -115,7 +117,7 @@ def steplineage_ml_training() -> None:
                     rows[cut:])
         return {"train_rows": cut, "test_rows": len(rows) - cut}
 
-    @task.steplineage
+    @task.steplineage(strict=True)
     def train(learning_rate: float, epochs: int, exe: sl.Execution) -> dict[str, float]:
         """Logistic regression by gradient descent on the staged training split."""
         rows = _rows(_staged(exe, "train.csv"))
@@ -138,7 +140,7 @@ def steplineage_ml_training() -> None:
             json.dumps(model, indent=2))
         return metrics
 
-    @task.steplineage(results=RESULTS)
+    @task.steplineage(results=RESULTS, strict=True)
     def evaluate(exe: sl.Execution) -> dict[str, float]:
         """Score the staged model on the staged test split; write results.json."""
         model = json.loads(_staged(exe, "model.json").read_text())

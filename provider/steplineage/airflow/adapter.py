@@ -20,7 +20,8 @@ inconsistent or conflicting lineage) fail the task either way. That one call
 site is also where a durable spool of unwritten records will plug in.
 
 Example:
-    >>> tracker = TaskTracker(TaskRun.from_task_instance(ti), TrackingSpec(outputs=("/data/out",)))  # doctest: +SKIP
+    >>> run = TaskRun.from_task_instance(ti)  # doctest: +SKIP
+    >>> tracker = TaskTracker(run, TrackingSpec(outputs=("/data/out",)))  # doctest: +SKIP
     >>> exe = tracker.start(task, context)  # doctest: +SKIP
     >>> tracker.succeed()  # doctest: +SKIP
 """
@@ -131,28 +132,54 @@ class TaskRun:
 
     @property
     def name(self) -> str:
-        """The execution name: the task id, with ``[map_index]`` for a mapped task."""
+        """The execution name: the task id, with ``[map_index]`` for a mapped task.
+
+        Example:
+            >>> TaskRun("etl", "r1", "part", 3, 1).name
+            'part[3]'
+        """
         return self.task_id if self.map_index is None else f"{self.task_id}[{self.map_index}]"
 
     @property
     def parent_id(self) -> str:
-        """Id of the DAG run's execution."""
+        """Id of the DAG run's execution.
+
+        Example:
+            >>> TaskRun("etl", "r1", "load", None, 1).parent_id == dag_run_execution_id("etl", "r1")
+            True
+        """
         return dag_run_execution_id(self.dag_id, self.run_id)
 
     @property
     def execution_id(self) -> str:
-        """Id of this try's execution."""
+        """Id of this try's execution.
+
+        Example:
+            >>> run = TaskRun("etl", "r1", "load", None, 1, ti_id="0190")
+            >>> run.execution_id == task_try_execution_id("etl", "r1", "load", None, 1, "0190")
+            True
+        """
         return task_try_execution_id(self.dag_id, self.run_id, self.task_id, self.map_index,
                                      self.try_number, self.ti_id)
 
     def identity(self) -> OrchestratorIdentity:
-        """The orchestrator identity stored with the try's execution."""
+        """The orchestrator identity stored with the try's execution.
+
+        Example:
+            >>> TaskRun("etl", "r1", "load", None, 2).identity().try_number
+            2
+        """
         return OrchestratorIdentity(orchestrator="airflow", dag_id=self.dag_id, run_id=self.run_id,
                                     task_id=self.task_id, map_index=self.map_index,
                                     try_number=self.try_number)
 
     def log_context(self) -> dict[str, object]:
-        """What names this try in a log line."""
+        """What names this try in a log line.
+
+        Example:
+            >>> TaskRun("etl", "r1", "load", None, 2).log_context()["task_id"]
+            'load'
+        """
         ctx: dict[str, object] = {"dag_id": self.dag_id, "run_id": self.run_id,
                                   "task_id": self.task_id, "try_number": self.try_number}
         if self.map_index is not None:
@@ -177,6 +204,10 @@ class TrackingSpec:
         upload: ``"auto"`` uploads outputs when the task succeeds; ``"manual"``
             leaves it to ``exe.upload_execution_outputs()``.
         parameters: extra parameters to record.
+
+    Example:
+        >>> TrackingSpec(outputs=("/data/clean.csv",), strict=True).upload
+        'auto'
     """
 
     inputs: Sequence[Any] = ()
@@ -194,6 +225,12 @@ class TaskTracker:
     """Records one task try in the catalog: start, then succeed, fail, skip or defer.
 
     ``execution`` is None while (or because) the try runs untracked.
+
+    Example:
+        >>> run = TaskRun.from_task_instance(context["ti"], context)  # doctest: +SKIP
+        >>> tracker = TaskTracker(run)  # doctest: +SKIP
+        >>> if tracker.start(task, context) is not None:  # doctest: +SKIP
+        ...     tracker.succeed(context)
     """
 
     def __init__(self, run: TaskRun, spec: TrackingSpec | None = None, *,
@@ -209,7 +246,12 @@ class TaskTracker:
 
     @property
     def strict(self) -> bool:
-        """Whether tracking failures fail the task."""
+        """Whether tracking failures fail the task (argument, else the settings).
+
+        Example:
+            >>> TaskTracker(TaskRun("etl", "r1", "load", None, 1), TrackingSpec(strict=True)).strict
+            True
+        """
         if self._force_strict is not None:
             return self._force_strict
         if self._strict is None:
@@ -228,7 +270,7 @@ class TaskTracker:
         """Run one catalog operation under the tracking guard; None if it failed (non-strict).
 
         Example:
-            >>> tracker.call("record the task start", lambda: cat.get_execution(exe_id))  # doctest: +SKIP
+            >>> tracker.call("read the try", lambda: cat.get_execution(exe_id))  # doctest: +SKIP
         """
         result: list[T] = []
         with _guarded(what, self.strict, **self.run.log_context()):
@@ -241,7 +283,11 @@ class TaskTracker:
         return SteplineageHook(self.spec.conn_id).get_settings()
 
     def catalog(self) -> Catalog:
-        """The catalog for this task's connection (raises when it cannot be opened)."""
+        """The catalog for this task's connection (raises when it cannot be opened).
+
+        Example:
+            >>> tracker.catalog().list_executions(limit=1)  # doctest: +SKIP
+        """
         if self._catalog is None:
             from steplineage.airflow.hooks import catalog_for
 
@@ -259,6 +305,9 @@ class TaskTracker:
         Raises:
             TrackingError: strict mode and the catalog could not record the start.
             StagingError, LineageError: the inputs are wrong (always raised).
+
+        Example:
+            >>> exe = tracker.start(task, context)  # doctest: +SKIP
         """
         from steplineage.airflow.params import task_parameters
 
@@ -318,6 +367,9 @@ class TaskTracker:
 
         Raises:
             TrackingError: strict mode and the end could not be recorded.
+
+        Example:
+            >>> tracker.succeed(context)  # doctest: +SKIP
         """
         exe = self.execution
         if exe is None or exe.status in FINAL_STATUSES:
@@ -330,7 +382,11 @@ class TaskTracker:
                              {table: [a.id for a in recs] for table, recs in uploaded.items()})
 
     def fail(self, error: BaseException | str | None) -> None:
-        """Record that the try failed with ``error`` (never raises: the task's error wins)."""
+        """Record that the try failed with ``error`` (never raises: the task's error wins).
+
+        Example:
+            >>> tracker.fail(RuntimeError("loss diverged"))  # doctest: +SKIP
+        """
         exe = self.execution
         if exe is None or exe.status in FINAL_STATUSES:
             return
@@ -339,7 +395,11 @@ class TaskTracker:
             exe.__exit__(type(exc), exc, exc.__traceback__)
 
     def skip(self, reason: str) -> None:
-        """Record that the task skipped itself (e.g. ``AirflowSkipException``)."""
+        """Record that the task skipped itself (e.g. ``AirflowSkipException``).
+
+        Example:
+            >>> tracker.skip("nothing new today")  # doctest: +SKIP
+        """
         exe = self.execution
         if exe is None or exe.status in FINAL_STATUSES:
             return
@@ -347,7 +407,11 @@ class TaskTracker:
             exe.update_status(Status.skipped, f"skipped: {reason}" if reason else "skipped")
 
     def defer(self) -> None:
-        """Record that the try is waiting for a trigger (it resumes in another process)."""
+        """Record that the try is waiting for a trigger (it resumes in another process).
+
+        Example:
+            >>> tracker.defer()  # doctest: +SKIP
+        """
         exe = self.execution
         if exe is None or exe.status in FINAL_STATUSES:
             return
@@ -438,7 +502,12 @@ def _ensure_dag_run(cat: Catalog, run: TaskRun, wf: WorkflowRecord) -> Execution
 
 @dataclass(frozen=True)
 class UnrunTask:
-    """A task instance that ended without running (skipped, upstream_failed, removed)."""
+    """A task instance that ended without running (skipped, upstream_failed).
+
+    Example:
+        >>> UnrunTask("after_boom", None, 0, "upstream_failed").state
+        'upstream_failed'
+    """
 
     task_id: str
     map_index: int | None
@@ -457,7 +526,7 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
     None when nothing could be recorded.
 
     Example:
-        >>> record_dag_run_end("etl", "manual__1", succeeded=True, message="success")  # doctest: +SKIP
+        >>> record_dag_run_end("etl", "r1", succeeded=True, message="success")  # doctest: +SKIP
     """
     run = TaskRun(dag_id, run_id, "", None, 0, dag_file=dag_file)
     tracker = TaskTracker(run, TrackingSpec(conn_id=conn_id), force_strict=False)

@@ -73,12 +73,22 @@ def _truthy(value: str | None) -> bool:
 
 
 def conn_id() -> str:
-    """The default connection id: ``[steplineage] conn_id`` or ``steplineage_default``."""
+    """The default connection id: ``[steplineage] conn_id`` or ``steplineage_default``.
+
+    Example:
+        >>> conn_id()  # doctest: +SKIP
+        'steplineage_default'
+    """
     return config_option("conn_id") or DEFAULT_CONN_ID
 
 
 def track_all_tasks() -> bool:
-    """Whether the listener records every task (``[steplineage] track_all_tasks``)."""
+    """Whether the listener records every task (``[steplineage] track_all_tasks``).
+
+    Example:
+        >>> track_all_tasks()  # doctest: +SKIP
+        False
+    """
     return _truthy(config_option("track_all_tasks"))
 
 

@@ -45,7 +45,8 @@ def catalog_for(settings: Settings) -> Catalog:
 
     Example:
         >>> from steplineage.settings import Settings
-        >>> catalog_for(Settings(home="/tmp/sl-doc")) is catalog_for(Settings(home="/tmp/sl-doc"))  # doctest: +SKIP
+        >>> s = Settings(home="/tmp/sl-doc")
+        >>> catalog_for(s) is catalog_for(s)  # doctest: +SKIP
         True
     """
     from steplineage.catalog.catalog import Catalog
@@ -132,7 +133,11 @@ class SteplineageHook(BaseHook):
         return catalog_for(self.get_settings())
 
     def get_conn(self) -> Catalog:
-        """Airflow's generic accessor; the same as :meth:`get_catalog`."""
+        """Airflow's generic accessor; the same as :meth:`get_catalog`.
+
+        Example:
+            >>> SteplineageHook().get_conn()  # doctest: +SKIP
+        """
         return self.get_catalog()
 
     def test_connection(self) -> tuple[bool, str]:

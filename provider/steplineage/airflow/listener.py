@@ -57,7 +57,12 @@ def is_tracked_task(task: Any) -> bool:
 
 
 class TaskListener:
-    """Records task tries of untracked operators when ``track_all_tasks`` is on."""
+    """Records task tries of untracked operators when ``track_all_tasks`` is on.
+
+    Example:
+        >>> class MyPlugin(AirflowPlugin):  # doctest: +SKIP
+        ...     listeners = [TaskListener()]
+    """
 
     def __init__(self) -> None:
         self._trackers: dict[str, TaskTracker] = {}
@@ -108,7 +113,12 @@ class TaskListener:
 
 
 class DagRunListener:
-    """Closes DAG-run executions and records never-run tasks as skipped."""
+    """Closes DAG-run executions and records never-run tasks as skipped.
+
+    Example:
+        >>> class MyPlugin(AirflowPlugin):  # doctest: +SKIP
+        ...     listeners = [DagRunListener()]
+    """
 
     @hookimpl
     def on_dag_run_success(self, dag_run: Any, msg: str) -> None:

@@ -69,15 +69,20 @@ def execution_parameter(fn: Callable[..., Any]) -> str | None:
         hints = dict(getattr(fn, "__annotations__", {}))
     for name in signature.parameters:
         hint = hints.get(name)
-        if hint is None:
-            continue
-        text = hint if isinstance(hint, str) else getattr(hint, "__qualname__", "")
-        module = "" if isinstance(hint, str) else getattr(hint, "__module__", "")
-        if (module == "steplineage.execution" and text == "Execution") or (
-                isinstance(hint, str) and hint.replace(" ", "").split("|")[0].split(".")[-1]
-                == "Execution"):
+        if hint is not None and _is_execution_hint(hint):
             return name
     return EXECUTION_PARAMETER if EXECUTION_PARAMETER in signature.parameters else None
+
+
+def _is_execution_hint(hint: Any) -> bool:
+    if isinstance(hint, str):
+        # Unresolved: "sl.Execution", "Execution | None", "Optional[Execution]", "'Execution'".
+        parts = hint.replace(" ", "").strip("'\"").replace("Optional[", "").rstrip("]")
+        return any(p.split(".")[-1] == "Execution" for p in parts.split("|"))
+    if typing.get_args(hint):  # Execution | None, Optional[Execution]
+        return any(_is_execution_hint(arg) for arg in typing.get_args(hint))
+    return (getattr(hint, "__module__", "") == "steplineage.execution"
+            and getattr(hint, "__qualname__", "") == "Execution")
 
 
 def check_execution_parameter(fn: Callable[..., Any]) -> str | None:
@@ -91,10 +96,10 @@ def check_execution_parameter(fn: Callable[..., Any]) -> str | None:
 
     Example:
         >>> def bad(exe: "Execution", rows): ...
-        >>> check_execution_parameter(bad)
+        >>> check_execution_parameter(bad)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        steplineage.errors.ConfigurationError: bad(): the Execution parameter 'exe' must come after the data parameters or be keyword-only, e.g. def bad(rows, exe: sl.Execution): ...
+        steplineage.errors.ConfigurationError: bad(): the Execution parameter 'exe' must ...
     """
     name = execution_parameter(fn)
     if name is None:
@@ -174,7 +179,11 @@ class SteplineageMixin:
         return None
 
     def execute(self, context: Context) -> Any:
-        """Run the operator inside a tracked execution (see the module docstring)."""
+        """Run the operator inside a tracked execution (see the module docstring).
+
+        Example:
+            >>> op.execute(context)  # doctest: +SKIP
+        """
         tracker = self._sl_tracker(context)
         exe = tracker.start(self, context)
         if exe is not None and exe.status.value == "skipped":
@@ -189,7 +198,11 @@ class SteplineageMixin:
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None,
                          context: Context) -> Any:
-        """Finish a deferred try: the same execution resumes in this new process."""
+        """Finish a deferred try: the same execution resumes in this new process.
+
+        Example:
+            >>> op.resume_execution("execute_complete", {"event": None}, context)  # doctest: +SKIP
+        """
         tracker = self._sl_tracker(context)
         tracker.start(self, context)
         return _run_tracked(tracker, context, lambda: super(SteplineageMixin, self)

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 MAX_PARAM_CHARS = 2000
 # Our own templated fields are lineage, not parameters.
 _OWN_FIELDS = frozenset({"sl_inputs", "sl_outputs", "sl_assets"})
-_PYTHON_FIELDS = frozenset({"op_kwargs", "op_args", "templates_dict"})
 
 
 def summarise(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,7 +78,8 @@ def task_parameters(task: Any, context: Mapping[str, Any] | None,
 
     Example:
         >>> from types import SimpleNamespace
-        >>> t = SimpleNamespace(template_fields=("op_kwargs",), op_kwargs={"n": 3, "api_token": "t0k"})
+        >>> t = SimpleNamespace(template_fields=("op_kwargs",),
+        ...                     op_kwargs={"n": 3, "api_token": "t0k"})
         >>> task_parameters(t, {"params": {}})
         {'n': 3, 'api_token': '***'}
     """

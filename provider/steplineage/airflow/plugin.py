@@ -23,7 +23,12 @@ __all__ = ["SteplineagePlugin"]
 
 
 class SteplineagePlugin(AirflowPlugin):
-    """Listeners recording task tries and DAG runs in the steplineage catalog."""
+    """Listeners recording task tries and DAG runs in the steplineage catalog.
+
+    Example:
+        >>> [type(listener).__name__ for listener in SteplineagePlugin.listeners]
+        ['TaskListener', 'DagRunListener']
+    """
 
     name = "steplineage"
     listeners = [TaskListener(), DagRunListener()]

@@ -13,7 +13,8 @@ Only public :class:`~steplineage.Catalog` methods are used here: no SQL.
 
 Example:
     >>> from airflow.sdk import Asset
-    >>> to_ref(cat, Asset("file:///data/raw/orders.csv", name="raw_orders"), "source-data")  # doctest: +SKIP
+    >>> raw = Asset(name="raw_orders", uri="file:///data/raw/orders.csv")
+    >>> to_ref(cat, raw, "source-data")  # doctest: +SKIP
     ResourceRef(name='raw_orders', subpath=None)
 """
 

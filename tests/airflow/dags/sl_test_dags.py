@@ -18,7 +18,8 @@ import steplineage as sl
 from steplineage.airflow import TrackedPythonOperator, track
 from steplineage.settings import get_settings
 
-DATA = Path(os.environ.get("STEPLINEAGE_EXAMPLES_DIR") or get_settings().home / "examples") / "tests"
+EXAMPLES = os.environ.get("STEPLINEAGE_EXAMPLES_DIR") or get_settings().home / "examples"
+DATA = Path(EXAMPLES) / "tests"
 START = datetime(2024, 1, 1)
 FLAKY_MESSAGE = "flaky failure on the first try"
 # A connection to a PostgreSQL port nobody listens on (the tests define it).
