@@ -217,3 +217,13 @@ def test_node_names_resolve(p: Pipeline) -> None:
     assert lin.resolve_node(sl.ResourceRef("db", "b")) == p.v("b")
     with pytest.raises(sl.NotFoundError, match="no lineage node"):
         lin.resolve_node("execution:nope")
+
+
+def test_stale_within_some_executions(p: Pipeline) -> None:
+    p.step("load", [], ["a"])
+    p.step("s1", ["a"], ["b"])
+    p.step("other", ["a"], ["z"])
+    p.step("load", [], ["a"])
+    assert {s.name for s in p.cat.lineage.stale()} == {"s1", "other"}
+    assert [s.name for s in p.cat.lineage.stale(within=[p.ids["s1"]])] == ["s1"]
+    assert p.cat.lineage.stale(within=[]) == []

@@ -14,10 +14,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from steplineage.models import ResourceRef
 
@@ -52,7 +53,7 @@ SELECT e.id, e.name, r.name, i.subpath, used.hash, cur.hash
   JOIN versions used ON used.id = i.version_id
   JOIN versions cur ON cur.id = c.version_id
   JOIN resources r ON r.id = i.resource_id
- WHERE e.rn = 1 AND c.version_id <> i.version_id
+ WHERE e.rn = 1 AND c.version_id <> i.version_id {within}
  ORDER BY e.id, r.name, i.subpath
 """
 
@@ -87,10 +88,26 @@ class StaleExecution(BaseModel):
     rerun: list[str] = Field(description="Execution ids to re-run, this one first, in order.")
 
 
-def find_stale(catalog: Catalog) -> list[StaleExecution]:
-    """Every stale execution with its reasons and re-run chain."""
+def find_stale(catalog: Catalog, within: Iterable[str] | None = None) -> list[StaleExecution]:
+    """Every stale execution with its reasons and re-run chain.
+
+    Args:
+        within: only consider these execution ids as stale roots (e.g. the
+            executions of a graph on screen), instead of the whole catalog.
+    """
+    params: dict[str, object] = {"true": True}
+    sql = _STALE_SQL.format(within="")
+    if within is not None:
+        ids = list(dict.fromkeys(within))
+        if not ids:
+            return []
+        sql = _STALE_SQL.format(within="AND e.id IN :within")
+        params["within"] = ids
+    stmt = text(sql)
+    if within is not None:
+        stmt = stmt.bindparams(bindparam("within", expanding=True))
     with catalog.session() as s:
-        rows = s.execute(text(_STALE_SQL), {"true": True}).all()
+        rows = s.execute(stmt, params).all()
         latest = {r[0] for r in s.execute(text(_LATEST_SQL)).all()}
     reasons: dict[str, tuple[str, list[StaleInput]]] = {}
     for exe_id, name, resource, subpath, used, current in rows:

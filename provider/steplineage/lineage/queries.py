@@ -260,8 +260,10 @@ class Lineage:
 
     # -- impact -----------------------------------------------------------------------
 
-    def stale(self) -> list[StaleExecution]:
+    def stale(self, within: Iterable[str] | None = None) -> list[StaleExecution]:
         """Latest runs that read a version that is no longer current, with re-run chains.
+
+        ``within`` limits the stale roots to these execution ids (a graph on screen).
 
         Example:
             >>> [s.name for s in cat.lineage.stale()]  # doctest: +SKIP
@@ -269,7 +271,7 @@ class Lineage:
         """
         from steplineage.lineage.impact import find_stale
 
-        return find_stale(self.catalog)
+        return find_stale(self.catalog, within)
 
     def diff(self, execution_a: str, execution_b: str) -> ExecutionDiff:
         """What differs between two executions: parameters, metrics, inputs, code, workflow."""

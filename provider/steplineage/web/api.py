@@ -107,7 +107,10 @@ def graph_response(cat: "Catalog", viewer: Viewer, graph: Any, with_stale: bool)
     from steplineage.export import stale_node_ids
 
     graph, hidden = data.redact(graph, viewer)
-    stale = stale_node_ids(cat.lineage.stale()) if with_stale else set()
+    # Stale roots that matter here are the graph's own executions: far cheaper than the
+    # whole catalog, and their re-run chains still mark everything they reach.
+    stale = stale_node_ids(cat.lineage.stale(
+        within=[n.catalog_id for n in graph.of_kind("execution")])) if with_stale else set()
     return GraphResponse(**graph_payload(graph, stale), hidden=hidden)
 
 
