@@ -28,40 +28,57 @@ if TYPE_CHECKING:
 
 __all__ = ["ExecutionDiff", "StaleExecution", "StaleInput", "execution_diff", "find_stale"]
 
+# {scope_*} narrow the scans to the executions asked about (the web graph) or are empty
+# for the whole catalog; both forms are fixed text with bound parameters.
 _STALE_SQL = """
-WITH touches AS (
-    SELECT resource_id, subpath, version_id,
-           ROW_NUMBER() OVER (PARTITION BY resource_id, subpath
-                              ORDER BY created_at DESC, id DESC) AS rn
-      FROM lineage_edges
-     WHERE version_id IS NOT NULL AND (role <> 'output' OR valid = :true)
+WITH candidates AS (
+    SELECT i.execution_id, i.resource_id, i.subpath, i.version_id FROM lineage_edges i
+     WHERE i.role IN ('input', 'code') AND i.version_id IS NOT NULL {scope_inputs}
+),
+ref_keys AS (SELECT DISTINCT resource_id, subpath FROM candidates),
+touches AS (
+    SELECT t.resource_id, t.subpath, t.version_id,
+           ROW_NUMBER() OVER (PARTITION BY t.resource_id, t.subpath
+                              ORDER BY t.created_at DESC, t.id DESC) AS rn
+      FROM lineage_edges t
+      JOIN ref_keys k ON k.resource_id = t.resource_id AND k.subpath = t.subpath
+     WHERE t.version_id IS NOT NULL AND (t.role <> 'output' OR t.valid = :true)
 ),
 current_versions AS (
     SELECT resource_id, subpath, version_id FROM touches WHERE rn = 1
 ),
+step_keys AS (
+    SELECT DISTINCT x.workflow_id, x.name FROM executions x
+      JOIN (SELECT DISTINCT execution_id FROM candidates) c ON c.execution_id = x.id
+),
 ranked AS (
-    SELECT id, name, workflow_id,
-           ROW_NUMBER() OVER (PARTITION BY workflow_id, name
-                              ORDER BY created_at DESC, id DESC) AS rn
-      FROM executions WHERE status = 'completed'
+    SELECT e.id, e.name,
+           ROW_NUMBER() OVER (PARTITION BY e.workflow_id, e.name
+                              ORDER BY e.created_at DESC, e.id DESC) AS rn
+      FROM executions e
+      JOIN step_keys k ON k.workflow_id = e.workflow_id AND k.name = e.name
+     WHERE e.status = 'completed'
 )
 SELECT e.id, e.name, r.name, i.subpath, used.hash, cur.hash
   FROM ranked e
-  JOIN lineage_edges i ON i.execution_id = e.id AND i.role IN ('input', 'code')
-       AND i.version_id IS NOT NULL
+  JOIN candidates i ON i.execution_id = e.id
   JOIN current_versions c ON c.resource_id = i.resource_id AND c.subpath = i.subpath
   JOIN versions used ON used.id = i.version_id
   JOIN versions cur ON cur.id = c.version_id
   JOIN resources r ON r.id = i.resource_id
- WHERE e.rn = 1 AND c.version_id <> i.version_id {within}
+ WHERE e.rn = 1 AND c.version_id <> i.version_id
  ORDER BY e.id, r.name, i.subpath
 """
 
+# Of these executions, the ids that are the latest completed run of their step.
 _LATEST_SQL = """
 SELECT id FROM (
-    SELECT id, ROW_NUMBER() OVER (PARTITION BY workflow_id, name
-                                  ORDER BY created_at DESC, id DESC) AS rn
-      FROM executions WHERE status = 'completed') ranked
+    SELECT e.id, ROW_NUMBER() OVER (PARTITION BY e.workflow_id, e.name
+                                    ORDER BY e.created_at DESC, e.id DESC) AS rn
+      FROM executions e
+      JOIN (SELECT DISTINCT workflow_id, name FROM executions WHERE id IN :ids) k
+        ON k.workflow_id = e.workflow_id AND k.name = e.name
+     WHERE e.status = 'completed') ranked
  WHERE rn = 1
 """
 
@@ -96,19 +113,17 @@ def find_stale(catalog: Catalog, within: Iterable[str] | None = None) -> list[St
             executions of a graph on screen), instead of the whole catalog.
     """
     params: dict[str, object] = {"true": True}
-    sql = _STALE_SQL.format(within="")
+    scope = ""
     if within is not None:
         ids = list(dict.fromkeys(within))
         if not ids:
             return []
-        sql = _STALE_SQL.format(within="AND e.id IN :within")
-        params["within"] = ids
-    stmt = text(sql)
+        scope, params["within"] = "AND i.execution_id IN :within", ids
+    stmt = text(_STALE_SQL.format(scope_inputs=scope))
     if within is not None:
         stmt = stmt.bindparams(bindparam("within", expanding=True))
     with catalog.session() as s:
         rows = s.execute(stmt, params).all()
-        latest = {r[0] for r in s.execute(text(_LATEST_SQL)).all()}
     reasons: dict[str, tuple[str, list[StaleInput]]] = {}
     for exe_id, name, resource, subpath, used, current in rows:
         reasons.setdefault(exe_id, (name, []))[1].append(
@@ -117,6 +132,7 @@ def find_stale(catalog: Catalog, within: Iterable[str] | None = None) -> list[St
     result = []
     for exe_id, (name, why) in reasons.items():
         graph = catalog.lineage.downstream(f"execution:{exe_id}")
+        latest = _latest(catalog, [n.catalog_id for n in graph.of_kind("execution")])
         executions = [n for n in _topological(graph) if n.kind == "execution"
                       and n.catalog_id in latest]
         outputs = [n.id for n in graph.nodes if n.kind != "execution" and n.kind != "agent"]
@@ -124,6 +140,15 @@ def find_stale(catalog: Catalog, within: Iterable[str] | None = None) -> list[St
                                      stale_outputs=outputs,
                                      rerun=[n.catalog_id for n in executions]))
     return sorted(result, key=lambda item: (item.name, item.execution_id))
+
+
+def _latest(catalog: Catalog, ids: list[str]) -> set[str]:
+    """The ids among ``ids`` that are the latest completed run of their step."""
+    if not ids:
+        return set()
+    stmt = text(_LATEST_SQL).bindparams(bindparam("ids", expanding=True))
+    with catalog.session() as s:
+        return {r[0] for r in s.execute(stmt, {"ids": ids})}
 
 
 def _topological(graph: LineageGraph) -> list[LineageNode]:
