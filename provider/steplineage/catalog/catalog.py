@@ -390,37 +390,31 @@ class Catalog:
 
     def create_asset_table(self, name: str, description: str = "") -> str:
         """Create an asset table such as ``Model`` or ``Image`` (idempotent)."""
-        check_name("asset table", name)
-        with self.session() as s:
-            if s.get(orm.AssetTable, name) is None:
-                insert_or_lose_race(s, orm.AssetTable(name=name, description=description))
-        return name
+        return self._add_term(orm.AssetTable, "asset table", name, description)
 
     def list_asset_tables(self) -> dict[str, str]:
         """Asset table names with their descriptions."""
-        def fetch() -> dict[str, str]:
-            with self.session() as s:
-                return {t.name: t.description for t in
-                        s.scalars(select(orm.AssetTable).order_by(orm.AssetTable.name))}
-
-        return self._cached("asset_tables", fetch)
+        return self._cached("asset_tables", lambda: self._terms(orm.AssetTable))
 
     def add_asset_type(self, name: str, description: str = "") -> str:
         """Add a term to the ``Asset_Type`` vocabulary (idempotent)."""
-        check_name("asset type", name)
-        with self.session() as s:
-            if s.get(orm.AssetType, name) is None:
-                insert_or_lose_race(s, orm.AssetType(name=name, description=description))
-        return name
+        return self._add_term(orm.AssetType, "asset type", name, description)
 
     def list_asset_types(self) -> dict[str, str]:
         """Asset-type terms with their descriptions."""
-        def fetch() -> dict[str, str]:
-            with self.session() as s:
-                return {t.name: t.description for t in
-                        s.scalars(select(orm.AssetType).order_by(orm.AssetType.name))}
+        return self._cached("asset_types", lambda: self._terms(orm.AssetType))
 
-        return self._cached("asset_types", fetch)
+    def _add_term(self, table: type[orm.AssetTable] | type[orm.AssetType], kind: str,
+                  name: str, description: str) -> str:
+        check_name(kind, name)
+        with self.session() as s:
+            if s.get(table, name) is None:
+                insert_or_lose_race(s, table(name=name, description=description))
+        return name
+
+    def _terms(self, table: type[orm.AssetTable] | type[orm.AssetType]) -> dict[str, str]:
+        with self.session() as s:
+            return {t.name: t.description for t in s.scalars(select(table).order_by(table.name))}
 
     def check_asset_table(self, name: str) -> None:
         """Raise :class:`UnknownAssetTableError` unless the table exists."""
