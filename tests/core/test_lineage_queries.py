@@ -8,50 +8,17 @@ from datetime import datetime, timezone
 import pytest
 
 import steplineage as sl
+from lineage_steps import Steps
 
 USER = getpass.getuser()
 
 
-class Pipeline:
-    """Builds graphs of steps over placeholder refs in a non-file resource (fast, exact)."""
-
-    def __init__(self, cat: sl.Catalog):
-        self.cat = cat
-        cat.add_resource("db", uri="postgresql://warehouse/analytics", role="intermediate-data")
-        self.ids: dict[str, str] = {}
-
-    def step(self, name: str, reads: list[str], writes: list[str], fail: bool = False) -> str:
-        cfg = sl.ExecutionConfig(workflow=name, inputs=[sl.ResourceRef("db", r) for r in reads],
-                                 outputs=[sl.ResourceRef("db", w) for w in writes])
-        try:
-            with self.cat.create_execution(cfg) as exe:
-                if fail:
-                    raise RuntimeError("boom")
-        except RuntimeError:
-            pass
-        self.ids[name] = exe.id
-        return exe.id
-
-    def v(self, ref: str) -> str:
-        return f"version:{self.cat.lineage.current_version_id(sl.ResourceRef('db', ref))}"
-
-    def e(self, name: str) -> str:
-        return f"execution:{self.ids[name]}"
-
-    def label_set(self, graph: sl.LineageGraph) -> set[str]:
-        return {n.label for n in graph.nodes}
-
-    def edge_set(self, graph: sl.LineageGraph) -> set[tuple[str, str, str]]:
-        labels = {n.id: n.label for n in graph.nodes}
-        return {(labels[e.source], labels[e.target], e.relation) for e in graph.edges}
-
-
 @pytest.fixture
-def p(catalog: sl.Catalog) -> Pipeline:
-    return Pipeline(catalog)
+def p(catalog: sl.Catalog) -> Steps:
+    return Steps(catalog)
 
 
-def test_chain_upstream_and_downstream(p: Pipeline) -> None:
+def test_chain_upstream_and_downstream(p: Steps) -> None:
     p.step("s1", ["a"], ["b"])
     p.step("s2", ["b"], ["c"])
     up = p.cat.lineage.upstream(p.v("c"))
@@ -68,7 +35,7 @@ def test_chain_upstream_and_downstream(p: Pipeline) -> None:
                                 ("db:b", "s2", "used"), ("s2", "db:c", "generated")}
 
 
-def test_diamond_fan_out_and_fan_in(p: Pipeline) -> None:
+def test_diamond_fan_out_and_fan_in(p: Steps) -> None:
     p.step("left", ["a"], ["b"])
     p.step("right", ["a"], ["c"])
     p.step("join", ["b", "c"], ["d"])
@@ -94,7 +61,7 @@ def test_diamond_fan_out_and_fan_in(p: Pipeline) -> None:
     assert set(nx.descendants(nxg, p.v("a"))) == {n.id for n in down.nodes} - {p.v("a")}
 
 
-def test_depth_limit_and_node_cap(p: Pipeline) -> None:
+def test_depth_limit_and_node_cap(p: Steps) -> None:
     p.step("left", ["a"], ["b"])
     p.step("right", ["a"], ["c"])
     p.step("join", ["b", "c"], ["d"])
@@ -109,7 +76,7 @@ def test_depth_limit_and_node_cap(p: Pipeline) -> None:
         p.cat.lineage.upstream(p.v("d"), max_nodes=0)
 
 
-def test_reruns_with_new_input_versions(p: Pipeline) -> None:
+def test_reruns_with_new_input_versions(p: Steps) -> None:
     p.step("load", [], ["a"])
     first = p.step("clean", ["a"], ["b"])
     p.step("report", ["b"], ["r"])
@@ -128,7 +95,7 @@ def test_reruns_with_new_input_versions(p: Pipeline) -> None:
     assert stale[0].rerun == [p.ids["report"]]
 
 
-def test_stale_chain_is_the_impact_of_a_changed_source(p: Pipeline) -> None:
+def test_stale_chain_is_the_impact_of_a_changed_source(p: Steps) -> None:
     p.step("load", [], ["a"])
     p.step("s1", ["a"], ["b"])
     p.step("s2", ["b"], ["c"])
@@ -142,7 +109,7 @@ def test_stale_chain_is_the_impact_of_a_changed_source(p: Pipeline) -> None:
     assert {"db:b", "db:c", "db:d"} <= labels
 
 
-def test_failed_steps_produce_no_lineage(p: Pipeline) -> None:
+def test_failed_steps_produce_no_lineage(p: Steps) -> None:
     p.step("s1", ["a"], ["b"])
     p.step("bad", ["b"], ["c"], fail=True)
     down = p.cat.lineage.downstream(p.v("b"))
@@ -152,7 +119,7 @@ def test_failed_steps_produce_no_lineage(p: Pipeline) -> None:
         p.v("c")
 
 
-def test_as_of_ignores_later_edges(p: Pipeline) -> None:
+def test_as_of_ignores_later_edges(p: Steps) -> None:
     p.step("s1", ["a"], ["b"])
     between = datetime.now(timezone.utc)
     p.step("s2", ["a"], ["c"])
@@ -162,7 +129,7 @@ def test_as_of_ignores_later_edges(p: Pipeline) -> None:
     assert p.label_set(then) == {"db:a", "s1", "db:b"}
 
 
-def test_datasets_and_agents(p: Pipeline) -> None:
+def test_datasets_and_agents(p: Steps) -> None:
     cat = p.cat
     p.step("s1", ["a"], ["b"])
     cat.create_asset_table("Model")
@@ -190,7 +157,7 @@ def test_datasets_and_agents(p: Pipeline) -> None:
     assert {n.label for n in cat.lineage.affected_agents(p.v("a"))} == {USER, "ml-team"}
 
 
-def test_diff_of_two_runs(p: Pipeline) -> None:
+def test_diff_of_two_runs(p: Steps) -> None:
     cat = p.cat
     cat.add_resource("code", uri="git://repo", role="code")
     with cat.create_execution(sl.ExecutionConfig(
@@ -209,7 +176,7 @@ def test_diff_of_two_runs(p: Pipeline) -> None:
     assert cat.lineage.diff(a.id, a.id).same
 
 
-def test_node_names_resolve(p: Pipeline) -> None:
+def test_node_names_resolve(p: Steps) -> None:
     exe_id = p.step("s1", ["a"], ["b"])
     lin = p.cat.lineage
     assert lin.resolve_node(exe_id) == f"execution:{exe_id}"
@@ -219,7 +186,7 @@ def test_node_names_resolve(p: Pipeline) -> None:
         lin.resolve_node("execution:nope")
 
 
-def test_stale_within_some_executions(p: Pipeline) -> None:
+def test_stale_within_some_executions(p: Steps) -> None:
     p.step("load", [], ["a"])
     p.step("s1", ["a"], ["b"])
     p.step("other", ["a"], ["z"])

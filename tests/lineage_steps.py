@@ -1,7 +1,7 @@
 """``Steps``: known pipelines over placeholder refs in a non-file resource (fast, exact).
 
-A module of its own (not conftest) so test modules can import it without
-clashing with other directories' conftest modules.
+A module of its own (not conftest) so test modules in any directory can import
+it (``tests/`` is on the path) without clashing with the directories' conftest modules.
 """
 
 from __future__ import annotations
@@ -45,3 +45,13 @@ class Steps:
     @staticmethod
     def labels(graph: sl.LineageGraph) -> dict[str, str]:
         return {n.id: n.label for n in graph.nodes}
+
+    @staticmethod
+    def label_set(graph: sl.LineageGraph) -> set[str]:
+        return {n.label for n in graph.nodes}
+
+    @staticmethod
+    def edge_set(graph: sl.LineageGraph) -> set[tuple[str, str, str]]:
+        """Edges as (source label, target label, relation)."""
+        labels = {n.id: n.label for n in graph.nodes}
+        return {(labels[e.source], labels[e.target], e.relation) for e in graph.edges}
