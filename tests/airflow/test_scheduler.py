@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -25,17 +24,10 @@ from airflow_catalog_checks import edges, one_run, sha256_of, statuses
 from airflow_env import AIRFLOW, AIRFLOW_ENV, REPO, VENV_BIN
 
 import steplineage as sl
+from ports import free_port
 
 T = TypeVar("T")
 DEADLINE_SECONDS = 240
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assert port not in (8793, 8794)
-    return port
 
 
 def _poll(what: str, probe: Callable[[], T | None], timeout: float, logs: Path) -> T:
@@ -67,7 +59,7 @@ class Airflow:
                     self.dags)
         self.sl_home = root / "slhome"
         self.data = root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.logs = root / "airflow.log"
         self.env = {
             **os.environ, **AIRFLOW_ENV,
@@ -83,8 +75,8 @@ class Airflow:
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__WORKERS": "1",
             # The log servers of the scheduler and triggerer default to 8793/8794.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__API_AUTH__JWT_SECRET": "steplineage-test-secret-not-for-production",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
             "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",

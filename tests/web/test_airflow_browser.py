@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from ports import free_port
 from web_fixtures import AIRFLOW, REPO, VENV_BIN, expect, migrated_template_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,14 +33,6 @@ T = TypeVar("T")
 DAG_ID = "steplineage_etl"
 PASSWORD = "sl-web-admin-pw"
 DEADLINE = 300.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assert port not in (8793, 8794)
-    return port
 
 
 @dataclass
@@ -93,7 +85,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]
     shutil.copy(REPO / "dags" / "steplineage_etl.py", home / "dags")
     passwords = root / "passwords.json"
     passwords.write_text(json.dumps({"admin": PASSWORD}))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AIRFLOW__", "STEPLINEAGE_", "AIRFLOW_CONN_"))}
     env.update({
