@@ -12,7 +12,7 @@ export STEPLINEAGE_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/t
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(UV) pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[all,dev]'
+	$(UV) pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[all,dev,docs]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -31,7 +31,7 @@ chromium:
 
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 constraints: $(STAMP)
-	$(UV) pip compile --python $(BIN)/python --extra all --extra dev --upgrade pyproject.toml -o constraints.txt
+	$(UV) pip compile --python $(BIN)/python --extra all --extra dev --extra docs --upgrade pyproject.toml -o constraints.txt
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
