@@ -45,10 +45,15 @@ __all__ = [
     "Execution",
     "ExecutionAgent",
     "LineageEdge",
+    "ModelRun",
+    "ModelRunBatch",
+    "ModelRunRevision",
+    "Pipeline",
     "Resource",
     "StatusHistory",
     "Version",
     "Workflow",
+    "WorkflowTemplate",
     "new_id",
     "utcnow",
 ]
@@ -310,3 +315,74 @@ class LineageEdge(Base):
     dataset_version_id: Mapped[str | None] = mapped_column(ForeignKey("dataset_versions.id"))
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- registry (migration 0003): model runs registered after the fact, pipeline configs --
+
+
+class WorkflowTemplate(Base):
+    """A workflow's declared input/output slots and annotations (Provena's template)."""
+
+    __tablename__ = "workflow_templates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelRunBatch(Base):
+    __tablename__ = "model_run_batches"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("workflow_templates.id"))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelRun(Base):
+    """An execution registered from a model-run record; ``record`` is the record as given."""
+
+    __tablename__ = "model_runs"
+    __table_args__ = (Index("ix_model_runs_batch", "batch_id", "batch_row"),)
+
+    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("workflow_templates.id"))
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("model_run_batches.id"))
+    batch_row: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelRunRevision(Base):
+    """An earlier version of a model run's record and why it was replaced (the audit trail)."""
+
+    __tablename__ = "model_run_revisions"
+    __table_args__ = (UniqueConstraint("execution_id", "revision", name="uq_model_run_revisions"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Pipeline(Base):
+    """A Watcher pipeline config: the workflow of the same name plus its switch and watermarks."""
+
+    __tablename__ = "pipelines"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_watermark: Mapped[str | None] = mapped_column(Text)
+    next_watermark: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
