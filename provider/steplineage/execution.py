@@ -579,15 +579,14 @@ def _resolve_workflow(catalog: Catalog, workflow: str | WorkflowRecord | None,
 
 def _offline_workflow(workflow: str | WorkflowRecord | None, name: str | None) -> WorkflowRecord:
     """The workflow record add_workflow would make, computed without the catalog."""
-    from steplineage.catalog.catalog import workflow_id
+    from steplineage.catalog.catalog import describe_workflow
 
     if isinstance(workflow, WorkflowRecord):
         return workflow
     wf_name = workflow or name
     if not wf_name:
         raise ExecutionError("an execution needs a workflow or a name")
-    return WorkflowRecord(id=workflow_id(wf_name, WorkflowType.script.value, None, None, None),
-                          name=wf_name, workflow_type=WorkflowType.script.value)
+    return describe_workflow(wf_name, WorkflowType.script)
 
 
 def _clean_params(catalog: Catalog, params: dict[str, Any]) -> dict[str, Any]:

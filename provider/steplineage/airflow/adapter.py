@@ -12,12 +12,14 @@ Operators, the TaskFlow decorator and the listener describe *what* ran (a
 * tasks that never ran (skipped, upstream_failed) become skipped children when
   the DAG run ends (:func:`record_dag_run_end`, called by the listener).
 
-Every catalog call goes through :meth:`TaskTracker.call`: a catalog that is down
-or slow (bounded by ``timeout_seconds``) is logged and the task goes on
-untracked, unless strict mode turns it into :class:`~steplineage.TrackingError`.
+Every catalog call goes through :meth:`TaskTracker.call`. A catalog that is down
+or slow (bounded by ``timeout_seconds``) costs the task that timeout: the
+execution's records go to the durable spool and are replayed by the next step
+that reaches the catalog (or ``steplineage spool flush``), unless strict mode
+turns the outage into :class:`~steplineage.TrackingError`. What cannot be known
+offline (a resource never seen on this host) leaves the try untracked, logged.
 Errors that say the *data* is wrong (a staged input with the wrong checksum,
-inconsistent or conflicting lineage) fail the task either way. That one call
-site is also where a durable spool of unwritten records will plug in.
+inconsistent or conflicting lineage) fail the task either way.
 
 Example:
     >>> run = TaskRun.from_task_instance(ti)  # doctest: +SKIP
@@ -291,7 +293,11 @@ class TaskTracker:
         if self._catalog is None:
             from steplineage.airflow.hooks import catalog_for
 
-            self._catalog = catalog_for(self._settings())
+            settings = self._settings()
+            if settings.strict != self.strict:
+                # The task's own strict flag decides whether an outage spools or fails it.
+                settings = settings.model_copy(update={"strict": self.strict})
+            self._catalog = catalog_for(settings)
         return self._catalog
 
     # -- life cycle -----------------------------------------------------------------
@@ -342,16 +348,17 @@ class TaskTracker:
 
         cat = self.catalog()
         run = self.run
-        dag_wf = _workflow(cat, run.dag_id, run.dag_file)
-        parent = _ensure_dag_run(cat, run, dag_wf)
-        wf = dag_wf if not self.spec.workflow or self.spec.workflow == run.dag_id else \
-            _workflow(cat, self.spec.workflow, run.dag_file)
+        # Refs first: they may need the catalog (new resources), and nothing is written yet.
         inputs = _unique(to_ref(cat, s, ResourceRole.source_data) for s in
                          [*self.spec.inputs, *assets_of(getattr(task, "inlets", None))])
         outputs = _unique(to_ref(cat, s, ResourceRole.intermediate_data) for s in
                           [*self.spec.outputs, *assets_of(getattr(task, "outlets", None))])
         results = (to_ref(cat, self.spec.results, ResourceRole.results)
                    if self.spec.results is not None else None)
+        dag_wf = _workflow(cat, run.dag_id, run.dag_file)
+        parent = _ensure_dag_run(cat, run, dag_wf)
+        wf = dag_wf if not self.spec.workflow or self.spec.workflow == run.dag_id else \
+            _workflow(cat, self.spec.workflow, run.dag_file)
         config = ExecutionConfig(
             workflow=wf, name=run.name, execution_id=run.execution_id,
             parent_execution_id=parent.id, orchestrator=run.identity(),
@@ -469,13 +476,26 @@ _WORKFLOWS: dict[tuple[str, str, str | None], WorkflowRecord] = {}
 
 
 def _workflow(cat: Catalog, name: str, dag_file: str | None) -> WorkflowRecord:
-    """The airflow-dag workflow for this DAG file (checksum and git URL of the file)."""
+    """The airflow-dag workflow for this DAG file (checksum and git URL of the file).
+
+    While the catalog is unreachable the record is computed here (its id is
+    deterministic) and the executions that use it are spooled with it.
+    """
+    from steplineage.catalog.catalog import describe_workflow
+    from steplineage.catalog.engine import is_unreachable
+
     key = (cat.url, name, dag_file)
     wf = _WORKFLOWS.get(key)
     if wf is None:
         source = dag_file if dag_file and Path(dag_file).is_file() else None
-        wf = cat.add_workflow(name, WorkflowType.airflow_dag, source=source,
-                              description=f"Airflow DAG {name}")
+        args = dict(name=name, workflow_type=WorkflowType.airflow_dag, source=source,
+                    description=f"Airflow DAG {name}")
+        try:
+            wf = cat.add_workflow(**args)
+        except Exception as exc:
+            if not is_unreachable(exc) or cat.settings.strict:
+                raise
+            return describe_workflow(**args)
         _WORKFLOWS[key] = wf
     return wf
 
@@ -532,6 +552,8 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
     tracker = TaskTracker(run, TrackingSpec(conn_id=conn_id), force_strict=False)
 
     def close() -> str | None:
+        from steplineage.catalog.engine import is_unreachable
+
         cat = tracker.catalog()
         try:
             cat.get_execution(run.parent_id)
@@ -539,6 +561,10 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
             if not unrun:
                 # No task recorded anything here (they may use another connection's catalog).
                 return None
+        except Exception as exc:
+            # Unreachable: go on, the writes below are spooled and replayed in order.
+            if not is_unreachable(exc):
+                raise
         wf = _workflow(cat, dag_id, dag_file)
         parent = _ensure_dag_run(cat, run, wf)
         for task in unrun:

@@ -208,24 +208,13 @@ class Catalog:
             >>> cat.add_workflow("etl", "script", version="2").version  # doctest: +SKIP
             '2'
         """
-        workflow_type = WorkflowType(workflow_type).value
-        checksum = dirty = None
-        if source is not None:
-            from steplineage.gitinfo import source_info
-
-            info = source_info(source)
-            checksum, dirty = info.checksum, info.dirty
-            url = url or info.url
-            version = version or (info.commit[:12] if info.commit else None)
-        wf_id = workflow_id(name, workflow_type, version, url, checksum)
+        rec = describe_workflow(name, workflow_type, url, version, description, source, active)
         with self.session() as s:
-            row = s.get(orm.Workflow, wf_id)
+            row = s.get(orm.Workflow, rec.id)
             if row is None:
-                row = orm.Workflow(id=wf_id, name=name, workflow_type=workflow_type,
-                                   version=version, url=url, checksum=checksum,
-                                   description=description, active=active, dirty=dirty)
+                row = orm.Workflow(**rec.model_dump())
                 if not insert_or_lose_race(s, row):
-                    row = s.get(orm.Workflow, wf_id)
+                    row = s.get(orm.Workflow, rec.id)
             return workflow_record(row)
 
     def get_workflow(self, name_or_id: str) -> WorkflowRecord:
@@ -617,6 +606,34 @@ def _update_json(path: Path, key: str, what: str, value: Any) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique per writer
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
+
+
+def describe_workflow(name: str, workflow_type: WorkflowType | str = WorkflowType.script,
+                      url: str | None = None, version: str | None = None, description: str = "",
+                      source: str | Path | None = None, active: bool = True) -> WorkflowRecord:
+    """The record :meth:`Catalog.add_workflow` stores, computed without a catalog.
+
+    A step that starts while the catalog is unreachable still knows its workflow's
+    id this way (the id is deterministic), so its spooled records replay onto it.
+
+    Example:
+        >>> describe_workflow("etl", "script", version="2").id == describe_workflow(
+        ...     "etl", "script", version="2").id
+        True
+    """
+    workflow_type = WorkflowType(workflow_type).value
+    checksum = dirty = None
+    if source is not None:
+        from steplineage.gitinfo import source_info
+
+        info = source_info(source)
+        checksum, dirty = info.checksum, info.dirty
+        url = url or info.url
+        version = version or (info.commit[:12] if info.commit else None)
+    return WorkflowRecord(id=workflow_id(name, workflow_type, version, url, checksum), name=name,
+                          workflow_type=workflow_type, version=version, url=url,
+                          checksum=checksum, description=description, active=active,
+                          dirty=dirty)
 
 
 def workflow_id(name: str, workflow_type: str, version: str | None, url: str | None,
