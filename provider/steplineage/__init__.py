@@ -31,10 +31,20 @@ _EXPORTS: dict[str, str] = {
         "ExecutionContext", "ExecutionRecord", "ExecutionResults", "LineageEdgeRecord",
         "OrchestratorIdentity", "ResourceRecord", "ResourceRef", "ResourceRole", "StatusChange",
         "WorkflowRecord", "WorkflowType")},
+    **{name: "steplineage.registry.templates" for name in (
+        "SlotKind", "TemplateSlot", "WorkflowTemplate")},
+    **{name: "steplineage.registry.model_runs" for name in (
+        "BatchResult", "ModelRunInfo", "ModelRunRecord", "ModelRunRevision")},
+    **{name: "steplineage.registry.csv_io" for name in (
+        "generate_csv_template", "import_model_runs_csv", "regenerate_csv_from_batch")},
+    **{name: "steplineage.registry.pipelines" for name in ("PipelineConfig", "PipelineRecord")},
+    **{name: "steplineage.registry.agents" for name in ("AgentLink", "AgentRecord")},
+    **{name: "steplineage.registry.health" for name in ("HealthCheck", "HealthReport")},
     **{name: "steplineage.errors" for name in (
         "AssetPathError", "CatalogError", "CatalogSchemaError", "CatalogURLError",
-        "ChecksumMismatchError", "ConfigurationError", "ExecutionError", "LineageConflictError",
-        "LineageConsistencyError", "LineageError", "MetricsError", "NotFoundError",
+        "ChecksumMismatchError", "ConfigurationError", "CsvFormatError", "ExecutionError",
+        "LineageConflictError", "LineageConsistencyError", "LineageError", "MetricsError",
+        "ModelRunValidationError", "NotFoundError", "RegistryError", "TemplateError",
         "ObjectStoreConflictError", "StagingError", "StatusTransitionError", "SteplineageError",
         "TrackingError", "UnknownAssetTableError", "UnknownAssetTypeError", "UnknownResourceError")},
 }
@@ -65,6 +75,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                                     StatusTransitionError, SteplineageError,
                                     TrackingError, UnknownAssetTableError, UnknownAssetTypeError,
                                     UnknownResourceError)
+    from steplineage.errors import (CsvFormatError, ModelRunValidationError, RegistryError,
+                                    TemplateError)
     from steplineage.execution import Execution
     from steplineage.lineage.graph import LineageGraph, LineageGraphEdge, LineageNode
     from steplineage.lineage_builder import LineageBuilder
@@ -73,6 +85,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                                     ExecutionResults, LineageEdgeRecord, OrchestratorIdentity,
                                     ResourceRecord, ResourceRef, ResourceRole, StatusChange,
                                     WorkflowRecord, WorkflowType)
+    from steplineage.registry.agents import AgentLink, AgentRecord
+    from steplineage.registry.csv_io import (generate_csv_template, import_model_runs_csv,
+                                             regenerate_csv_from_batch)
+    from steplineage.registry.health import HealthCheck, HealthReport
+    from steplineage.registry.model_runs import (BatchResult, ModelRunInfo, ModelRunRecord,
+                                                 ModelRunRevision)
+    from steplineage.registry.pipelines import PipelineConfig, PipelineRecord
+    from steplineage.registry.templates import SlotKind, TemplateSlot, WorkflowTemplate
     from steplineage.settings import Settings
     from steplineage.status import Status
     from steplineage.tracking import track_pipeline_execution

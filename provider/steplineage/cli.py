@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 
 from steplineage.cli_ops import reap, spool_app
+from steplineage.cli_registry import csv_app, health, model_run_app, pipeline_app
 from steplineage.errors import NotFoundError, SteplineageError
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ app.add_typer(report_app, name="report")
 app.add_typer(lineage_app, name="lineage")
 app.add_typer(spool_app, name="spool")
 app.command("reap")(reap)
+app.add_typer(model_run_app, name="model-run")
+app.add_typer(csv_app, name="csv")
+app.add_typer(pipeline_app, name="pipeline")
+app.command("health")(health)
 
 console = Console()
 
@@ -96,8 +101,13 @@ def show_execution(execution_id: str, url: UrlOption = None, home: HomeOption = 
     """An execution: status history, parameters, metrics and lineage edges."""
     from steplineage.report import execution_panel
 
+    from steplineage.cli_registry import audit_trail
+
     with _catalog(url, home) as cat:
         console.print(execution_panel(cat, execution_id))
+        trail = audit_trail(cat, execution_id)  # model runs: earlier records and reasons
+        if trail is not None:
+            console.print(trail)
 
 
 @app.command("executions")

@@ -23,6 +23,10 @@ to do about it::
     │   ├── LineageConsistencyError   inputs depend on two versions of one ref
     │   └── LineageConflictError      independent steps write overlapping refs
     ├── MetricsError                  e.g. negative ETL counts
+    ├── RegistryError                 model runs registered after the fact
+    │   ├── TemplateError             a workflow template that cannot be right
+    │   ├── ModelRunValidationError   records that do not fit their template (every problem listed)
+    │   └── CsvFormatError            a model-run CSV that cannot be read (names row and column)
     └── TrackingError                 strict mode: the catalog could not record a step
 
 Example:
@@ -42,16 +46,20 @@ __all__ = [
     "CatalogURLError",
     "ChecksumMismatchError",
     "ConfigurationError",
+    "CsvFormatError",
     "ExecutionError",
     "LineageConflictError",
     "LineageConsistencyError",
     "LineageError",
     "MetricsError",
+    "ModelRunValidationError",
     "NotFoundError",
     "ObjectStoreConflictError",
+    "RegistryError",
     "StagingError",
     "StatusTransitionError",
     "SteplineageError",
+    "TemplateError",
     "TrackingError",
     "UnknownAssetTableError",
     "UnknownAssetTypeError",
@@ -151,6 +159,42 @@ class LineageConflictError(LineageError):
 
 class MetricsError(SteplineageError, ValueError):
     """Metrics that cannot be right, such as a negative row count."""
+
+
+class RegistryError(SteplineageError):
+    """A model run, workflow template or model-run CSV the registry cannot accept."""
+
+
+class TemplateError(RegistryError, ValueError):
+    """A workflow template whose slots or annotations cannot be right (e.g. a name used twice)."""
+
+
+class ModelRunValidationError(RegistryError, ValueError):
+    """Model-run records that do not fit their template; ``problems`` lists every one.
+
+    Each problem names the record (``row N`` in a batch or CSV) and what to fix;
+    nothing was written.
+    """
+
+    def __init__(self, problems: list[str], what: str = "model run"):
+        self.problems = list(problems)
+        shown = self.problems[:50]
+        more = len(self.problems) - len(shown)
+        super().__init__(
+            f"{len(self.problems)} problem(s) with the {what}; nothing was registered. Fix "
+            "these and register again:\n  - " + "\n  - ".join(shown)
+            + (f"\n  ... and {more} more (see .problems)" if more else ""))
+
+
+class CsvFormatError(RegistryError, ValueError):
+    """A model-run CSV that cannot be read; names the row (1 = header) and column."""
+
+    def __init__(self, message: str, row: int | None = None, column: str | None = None):
+        self.row = row
+        self.column = column
+        where = ", ".join(p for p in (f"row {row}" if row is not None else "",
+                                      f"column {column!r}" if column else "") if p)
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class TrackingError(SteplineageError):

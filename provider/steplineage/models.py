@@ -371,6 +371,7 @@ class ExecutionContext(BaseModel):
 
     execution_id: str
     workflow: str
+    pipeline_id: str | None = Field(default=None, description="The synced pipeline, if any.")
     watermark: str | None = None
     next_watermark: str | None = None
     parent_execution_id: str | None = None

@@ -6,6 +6,11 @@ not run at all and the execution is recorded as ``skipped``. It may return
 get :class:`ExecutionResults` back. A parameter annotated with
 :class:`ExecutionContext` receives the execution's ids and watermarks.
 
+With ``pipeline_id`` (from ``cat.sync_pipeline_config``) the pipeline's
+``active`` flag and watermark settings apply; without an explicit
+``watermark`` a run starts where the last completed run of its workflow said
+the next one should (its ``next_watermark``).
+
 Example:
     >>> import steplineage as sl, tempfile
     >>> cat = sl.Catalog(home=tempfile.mkdtemp())
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -29,11 +35,20 @@ from steplineage.models import (ETLMetrics, ExecutionConfig, ExecutionContext, E
                                 InputSpec, WorkflowRecord)
 from steplineage.status import Status
 
+def orm_now() -> Any:
+    """Now in UTC (the catalog's clock convention)."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
     from steplineage.execution import Execution
 
 __all__ = ["track_pipeline_execution"]
+
+log = logging.getLogger("steplineage")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -66,10 +81,33 @@ def _workflow(cat: Catalog, name: str) -> WorkflowRecord:
         return cat.add_workflow(name)
 
 
+def _pipeline(cat: Catalog, pipeline_id: str) -> dict[str, Any]:
+    """The pipeline's settings, remembered on this host so a step can run in an outage."""
+    from steplineage.registry.pipelines import get_pipeline
+
+    return cat._cached(f"pipeline:{pipeline_id}",
+                       lambda: get_pipeline(cat, pipeline_id).model_dump())
+
+
+def _previous_watermark(cat: Catalog, workflow: str) -> str | None:
+    """Where the last completed run said the next should start; None if unknown or offline."""
+    from steplineage.catalog import engine as engines
+    from steplineage.registry.pipelines import last_watermark
+
+    try:
+        return last_watermark(cat, workflow)
+    except Exception as exc:
+        if not engines.is_unreachable(exc):
+            raise
+        log.warning("steplineage: catalog unreachable, %s starts without a watermark", workflow)
+        return None
+
+
 def track_pipeline_execution(
-    workflow: str | WorkflowRecord,
+    workflow: str | WorkflowRecord | None = None,
     catalog: Catalog | None = None,
     *,
+    pipeline_id: str | None = None,
     active: bool | None = None,
     parent_execution_id: str | None = None,
     watermark: Any = None,
@@ -84,9 +122,14 @@ def track_pipeline_execution(
     Args:
         workflow: workflow name (created as a script workflow if new) or record.
         catalog: the catalog; default ``sl.Catalog()`` made at first call.
-        active: override the workflow's active flag (False: skip, do not run).
+        pipeline_id: a synced pipeline's id (Watcher); its name is the workflow, its
+            ``active`` flag and watermark settings apply.
+        active: override the workflow's or pipeline's active flag (False: skip, do not run).
         parent_execution_id: make each call a child of this execution.
-        watermark: where this run starts; ``next_watermark``: where the next starts.
+        watermark: where this run starts (default: the ``next_watermark`` of the last
+            completed run, else the pipeline's ``default_watermark``);
+            ``next_watermark``: where the next starts (a value, or a function called
+            at start; default: the start time if the pipeline says ``'now'``).
         inputs, outputs: refs or local paths the function reads and writes.
         parameters: extra parameters to record (call arguments are recorded too).
 
@@ -97,6 +140,11 @@ def track_pipeline_execution(
         raise ConfigurationError(
             "track_pipeline_execution needs arguments: use "
             "@sl.track_pipeline_execution(workflow='etl') (with parentheses)")
+    if workflow is None and pipeline_id is None:
+        raise ConfigurationError(
+            "track_pipeline_execution needs a workflow or a pipeline: "
+            "@sl.track_pipeline_execution(workflow='etl') or "
+            "@sl.track_pipeline_execution(pipeline_id=cat.sync_pipeline_config(cfg).id)")
 
     def decorator(fn: Callable[P, Any]) -> Callable[P, Any]:
         ctx_name = _context_parameter(fn)
@@ -116,21 +164,36 @@ def track_pipeline_execution(
                 call_params = {k: v for k, v in bound.arguments.items() if k != ctx_name}
             except TypeError:
                 call_params = {}
+            flow, switch, start_mark, next_mark = workflow, active, watermark, next_watermark
+            pipe = _pipeline(cat, pipeline_id) if pipeline_id is not None else None
+            if pipe is not None:
+                flow = flow or pipe["name"]
+                switch = pipe["active"] if switch is None else switch
+                if next_mark is None and pipe["next_watermark"] == "now":
+                    next_mark = orm_now().isoformat()
+            assert flow is not None
+            if start_mark is None:
+                name = flow.name if isinstance(flow, WorkflowRecord) else flow
+                start_mark = _previous_watermark(cat, name) or (
+                    pipe["default_watermark"] if pipe else None)
+            if callable(next_mark):
+                next_mark = next_mark()
             config = ExecutionConfig(
-                workflow=workflow, name=getattr(fn, "__name__", None) if isinstance(
-                    workflow, WorkflowRecord) else None,
-                parent_execution_id=parent_execution_id, watermark=watermark,
-                next_watermark=next_watermark, inputs=list(inputs), outputs=list(outputs),
+                workflow=flow, name=getattr(fn, "__name__", None) if isinstance(
+                    flow, WorkflowRecord) else None,
+                parent_execution_id=parent_execution_id, watermark=start_mark,
+                next_watermark=next_mark, inputs=list(inputs), outputs=list(outputs),
                 parameters={**call_params, **(parameters or {})}, description=description)
-            if active is not None:
+            if switch is not None:
                 # The flag given here wins over the catalog's, for this call only.
-                wf = workflow if isinstance(workflow, WorkflowRecord) else _workflow(cat, workflow)
+                wf = flow if isinstance(flow, WorkflowRecord) else _workflow(cat, flow)
                 config = config.model_copy(update={"workflow": wf.model_copy(
-                    update={"active": active})})
+                    update={"active": switch})})
             return cat.create_execution(config)
 
         def context(exe: Execution) -> ExecutionContext:
             return ExecutionContext(execution_id=exe.id, workflow=exe.workflow.name,
+                                    pipeline_id=pipeline_id,
                                     watermark=exe.config.watermark,
                                     next_watermark=exe.config.next_watermark,
                                     parent_execution_id=exe.parent_id, execution=exe)

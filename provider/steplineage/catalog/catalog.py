@@ -34,6 +34,7 @@ from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, Executio
                                 LineageEdgeRecord, ResourceRecord, ResourceRef, ResourceRole,
                                 WorkflowRecord, WorkflowType)
 from steplineage.objectstore import ObjectStore
+from steplineage.registry.mixin import RegistryMixin
 from steplineage.settings import Settings, get_settings
 from steplineage.spool import FlushResult, Spool
 from steplineage.staging import check_name
@@ -53,7 +54,7 @@ RESOURCE_CACHE_SECONDS = 5.0
 _WORKFLOW_NAMESPACE = uuid.UUID("6f1c1b52-5b7e-4d8c-9d0e-2c1e5f7a9b10")
 
 
-class Catalog:
+class Catalog(RegistryMixin):
     """A steplineage catalog.
 
     Args:

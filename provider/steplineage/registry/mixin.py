@@ -1,0 +1,183 @@
+"""``RegistryMixin``: the registry's methods on :class:`~steplineage.catalog.catalog.Catalog`.
+
+Each method is a thin call into its module (imported on first use, so
+``import steplineage`` stays light); the modules hold the logic.
+
+Example:
+    >>> import steplineage as sl, tempfile
+    >>> cat = sl.Catalog(home=tempfile.mkdtemp())
+    >>> cat.health().ok
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steplineage.catalog.catalog import Catalog
+    from steplineage.registry.agents import AgentKind, AgentLink, AgentRecord
+    from steplineage.registry.health import HealthReport
+    from steplineage.registry.model_runs import BatchResult, ModelRunInfo, ModelRunRecord
+    from steplineage.registry.pipelines import PipelineConfig, PipelineRecord
+    from steplineage.registry.templates import WorkflowTemplate
+
+__all__ = ["RegistryMixin"]
+
+
+class RegistryMixin:
+    """Workflow templates, model runs, CSV, pipelines, agents and health on a catalog."""
+
+    def _cat(self) -> Catalog:
+        return self  # type: ignore[return-value]
+
+    # -- workflow templates -------------------------------------------------------------
+
+    def add_workflow_template(self, template: WorkflowTemplate) -> WorkflowTemplate:
+        """Register a workflow template (idempotent); returns it with its id.
+
+        Example:
+            >>> cat.add_workflow_template(sl.WorkflowTemplate(name="m")).id  # doctest: +SKIP
+        """
+        from steplineage.registry.templates import add_workflow_template
+
+        return add_workflow_template(self._cat(), template)
+
+    def get_workflow_template(self, name_or_id: str) -> WorkflowTemplate:
+        """A registered workflow template by name or id."""
+        from steplineage.registry.templates import get_workflow_template
+
+        return get_workflow_template(self._cat(), name_or_id)
+
+    def list_workflow_templates(self) -> list[WorkflowTemplate]:
+        """Every registered workflow template, by name."""
+        from steplineage.registry.templates import list_workflow_templates
+
+        return list_workflow_templates(self._cat())
+
+    # -- model runs ---------------------------------------------------------------------
+
+    def register_model_run(self, record: ModelRunRecord | dict[str, Any]) -> str:
+        """Register one model run (checked against its template); returns its execution id.
+
+        Raises:
+            ModelRunValidationError: every problem with the record; nothing written.
+
+        Example:
+            >>> run_id = cat.register_model_run(record)  # doctest: +SKIP
+        """
+        from steplineage.registry.store import register_one
+
+        return register_one(self._cat(), record)
+
+    def register_batch_model_runs(self, records: Sequence[ModelRunRecord | dict[str, Any]]
+                                  ) -> BatchResult:
+        """Register many model runs in one transaction: all of them, or none.
+
+        Raises:
+            ModelRunValidationError: every problem, by row number (1 = first record).
+
+        Example:
+            >>> result = cat.register_batch_model_runs([rec1, rec2])  # doctest: +SKIP
+            >>> result.batch_id, len(result.run_ids)  # doctest: +SKIP
+        """
+        from steplineage.registry.store import register_batch
+
+        return register_batch(self._cat(), records)
+
+    def update_model_run(self, run_id: str, reason: str,
+                         record: ModelRunRecord | dict[str, Any]) -> ModelRunInfo:
+        """Replace a model run's record; the earlier one is kept with ``reason``.
+
+        Example:
+            >>> cat.update_model_run(run_id, "wrong rainfall version", fixed).revision  # doctest: +SKIP
+            2
+        """
+        from steplineage.registry.store import update_run
+
+        return update_run(self._cat(), run_id, reason, record)
+
+    def get_model_run(self, run_id: str) -> ModelRunInfo:
+        """A registered model run: current record, batch, and audit trail."""
+        from steplineage.registry.store import get_model_run
+
+        return get_model_run(self._cat(), run_id)
+
+    # -- CSV ----------------------------------------------------------------------------
+
+    def generate_csv_template(self, template: WorkflowTemplate | str,
+                              path: str | Path | None = None) -> str:
+        """The model-run CSV header of ``template`` (see ``steplineage.generate_csv_template``)."""
+        from steplineage.registry.csv_io import generate_csv_template
+
+        return generate_csv_template(self._cat(), template, path)
+
+    def import_model_runs_csv(self, path: str | Path) -> BatchResult:
+        """Register a model-run CSV as one batch (see ``steplineage.import_model_runs_csv``)."""
+        from steplineage.registry.csv_io import import_model_runs_csv
+
+        return import_model_runs_csv(self._cat(), path)
+
+    def regenerate_csv_from_batch(self, batch_id: str, path: str | Path | None = None) -> str:
+        """A batch as CSV (see ``steplineage.regenerate_csv_from_batch``)."""
+        from steplineage.registry.csv_io import regenerate_csv_from_batch
+
+        return regenerate_csv_from_batch(self._cat(), batch_id, path)
+
+    # -- pipelines ----------------------------------------------------------------------
+
+    def sync_pipeline_config(self, config: PipelineConfig) -> PipelineRecord:
+        """Create or update a pipeline; returns its id and current ``active`` flag.
+
+        Example:
+            >>> synced = cat.sync_pipeline_config(sl.PipelineConfig(name="orders"))  # doctest: +SKIP
+            >>> synced.id, synced.active  # doctest: +SKIP
+        """
+        from steplineage.registry.pipelines import sync_pipeline_config
+
+        return sync_pipeline_config(self._cat(), config)
+
+    def get_pipeline(self, name_or_id: str) -> PipelineRecord:
+        """A pipeline by id or name."""
+        from steplineage.registry.pipelines import get_pipeline
+
+        return get_pipeline(self._cat(), name_or_id)
+
+    def list_pipelines(self) -> list[PipelineRecord]:
+        """Every pipeline, by name."""
+        from steplineage.registry.pipelines import list_pipelines
+
+        return list_pipelines(self._cat())
+
+    def set_pipeline_active(self, name_or_id: str, active: bool) -> PipelineRecord:
+        """Switch a pipeline on or off (off: runs are recorded as skipped, not run)."""
+        from steplineage.registry.pipelines import set_pipeline_active
+
+        return set_pipeline_active(self._cat(), name_or_id, active)
+
+    # -- agents and health --------------------------------------------------------------
+
+    def list_agents(self, kind: AgentKind | None = None) -> list[AgentRecord]:
+        """Registered agents (optionally of one kind: person, organisation, service)."""
+        from steplineage.registry.agents import list_agents
+
+        return list_agents(self._cat(), kind)
+
+    def agents_of(self, execution_id: str) -> list[AgentLink]:
+        """The agents linked to an execution, with their roles."""
+        from steplineage.registry.agents import agents_of
+
+        return agents_of(self._cat(), execution_id)
+
+    def health(self) -> HealthReport:
+        """Catalog reachability, schema version, object store and spool state (never raises).
+
+        Example:
+            >>> cat.health().ok  # doctest: +SKIP
+            True
+        """
+        from steplineage.registry.health import check_health
+
+        return check_health(self._cat())

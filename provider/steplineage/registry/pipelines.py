@@ -1,0 +1,170 @@
+"""Pipeline configs (Watcher): a named pipeline with an on/off switch and watermark settings.
+
+``cat.sync_pipeline_config(config)`` creates the pipeline or updates it, every
+time the code starts, and returns what the catalog holds now, including the
+``active`` flag an operator may have switched off since. The pipeline's
+executions belong to the workflow of the same name; the watermark of a run is
+the ``next_watermark`` of the pipeline's last completed run (the config's
+``default_watermark`` for the first run).
+
+Example:
+    >>> import steplineage as sl, tempfile
+    >>> cat = sl.Catalog(home=tempfile.mkdtemp())
+    >>> synced = cat.sync_pipeline_config(sl.PipelineConfig(name="orders",
+    ...                                                     default_watermark="2024-01-01"))
+    >>> synced.active, synced.default_watermark
+    (True, '2024-01-01')
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+
+from steplineage.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from steplineage.catalog.catalog import Catalog
+
+__all__ = ["PipelineConfig", "PipelineRecord", "get_pipeline", "last_watermark",
+           "list_pipelines", "set_pipeline_active", "sync_pipeline_config"]
+
+_NAMESPACE = uuid.UUID("3c8e2f4a-9d1b-4e6f-a2c7-8b5d0f1e3a64")
+
+
+class PipelineConfig(BaseModel):
+    """A pipeline as its code declares it.
+
+    ``active=None`` (the default) keeps whatever the catalog holds (True for a
+    new pipeline), so an operator's switch survives the next deploy; a bool sets it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=255, description="Pipeline (= workflow) name.")
+    description: str = Field(default="", description="What the pipeline does.")
+    active: bool | None = Field(default=None, description="Set the switch; None keeps it.")
+    default_watermark: str | None = Field(default=None, description=(
+        "The watermark of the first run (before any run completed)."))
+    next_watermark: Literal["now"] | None = Field(default=None, description=(
+        "'now': a run's next_watermark is its start time (UTC, ISO 8601) unless the "
+        "decorator gives one."))
+
+    @field_validator("default_watermark", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return None if value is None else str(value)
+
+
+class PipelineRecord(BaseModel):
+    """A synced pipeline: its id and the catalog's current settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    description: str
+    active: bool
+    default_watermark: str | None
+    next_watermark: str | None
+
+    @property
+    def pipeline(self) -> PipelineRecord:
+        """Watcher's ``synced_config.pipeline.id`` spelling."""
+        return self
+
+
+def pipeline_id(name: str) -> str:
+    """The deterministic id of the pipeline called ``name``."""
+    return str(uuid.uuid5(_NAMESPACE, name))
+
+
+def _record(row: Any) -> PipelineRecord:
+    return PipelineRecord(id=row.id, name=row.name, description=row.description,
+                          active=row.active, default_watermark=row.default_watermark,
+                          next_watermark=row.next_watermark)
+
+
+def sync_pipeline_config(catalog: Catalog, config: PipelineConfig) -> PipelineRecord:
+    """Create or update the pipeline (idempotent); returns the catalog's current state."""
+    from steplineage.catalog import orm
+    from steplineage.versions import insert_or_lose_race
+
+    catalog.add_workflow(config.name, workflow_type="script", description=config.description)
+    pid = pipeline_id(config.name)
+    with catalog.session() as s:
+        row = s.get(orm.Pipeline, pid)
+        if row is None:
+            row = orm.Pipeline(id=pid, name=config.name, description=config.description,
+                               active=True if config.active is None else config.active,
+                               default_watermark=config.default_watermark,
+                               next_watermark=config.next_watermark)
+            if insert_or_lose_race(s, row):
+                return _record(row)
+            row = s.get(orm.Pipeline, pid, with_for_update=True)
+        assert row is not None
+        changes = {"description": config.description,
+                   "default_watermark": config.default_watermark,
+                   "next_watermark": config.next_watermark}
+        if config.active is not None:
+            changes["active"] = config.active
+        if any(getattr(row, k) != v for k, v in changes.items()):
+            for key, value in changes.items():
+                setattr(row, key, value)
+            row.updated_at = orm.utcnow()
+        return _record(row)
+
+
+def get_pipeline(catalog: Catalog, name_or_id: str) -> PipelineRecord:
+    """A pipeline by id or name.
+
+    Raises:
+        NotFoundError: no such pipeline.
+    """
+    from steplineage.catalog import orm
+
+    with catalog.session() as s:
+        row = s.get(orm.Pipeline, name_or_id) or s.get(orm.Pipeline, pipeline_id(name_or_id))
+        if row is None:
+            raise NotFoundError(f"no pipeline {name_or_id!r}: create it with "
+                                "cat.sync_pipeline_config(sl.PipelineConfig(name=...))")
+        return _record(row)
+
+
+def list_pipelines(catalog: Catalog) -> list[PipelineRecord]:
+    """Every pipeline, by name."""
+    from steplineage.catalog import orm
+
+    with catalog.session() as s:
+        return [_record(r) for r in s.scalars(select(orm.Pipeline).order_by(orm.Pipeline.name))]
+
+
+def set_pipeline_active(catalog: Catalog, name_or_id: str, active: bool) -> PipelineRecord:
+    """Switch a pipeline on or off (off: its runs are recorded as skipped and do not run)."""
+    from steplineage.catalog import orm
+
+    found = get_pipeline(catalog, name_or_id)
+    with catalog.session() as s:
+        row = s.get(orm.Pipeline, found.id)
+        assert row is not None
+        row.active = active
+        row.updated_at = orm.utcnow()
+        return _record(row)
+
+
+def last_watermark(catalog: Catalog, workflow: str) -> str | None:
+    """The ``next_watermark`` of the newest completed run of ``workflow`` that set one."""
+    from steplineage.catalog import orm
+
+    with catalog.session() as s:
+        return s.scalars(
+            select(orm.Execution.next_watermark).join(orm.Workflow)
+            .where(orm.Workflow.name == workflow, orm.Execution.status == "completed",
+                   orm.Execution.next_watermark.is_not(None))
+            .order_by(orm.Execution.created_at.desc(), orm.Execution.id).limit(1)).first()
