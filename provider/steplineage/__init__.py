@@ -45,7 +45,8 @@ _EXPORTS: dict[str, str] = {
         "ChecksumMismatchError", "ConfigurationError", "CsvFormatError", "ExecutionError",
         "LineageConflictError", "LineageConsistencyError", "LineageError", "MetricsError",
         "ModelRunValidationError", "NotFoundError", "RegistryError", "TemplateError",
-        "ObjectStoreConflictError", "StagingError", "StatusTransitionError", "SteplineageError",
+        "ObjectStoreConflictError", "OpenLineageEventError", "StagingError",
+        "StatusTransitionError", "SteplineageError",
         "TrackingError", "UnknownAssetTableError", "UnknownAssetTypeError", "UnknownResourceError")},
 }
 
@@ -71,7 +72,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                                     CatalogURLError, ChecksumMismatchError, ConfigurationError,
                                     ExecutionError, LineageConflictError,
                                     LineageConsistencyError, LineageError, MetricsError,
-                                    NotFoundError, ObjectStoreConflictError, StagingError,
+                                    NotFoundError, ObjectStoreConflictError,
+                                    OpenLineageEventError, StagingError,
                                     StatusTransitionError, SteplineageError,
                                     TrackingError, UnknownAssetTableError, UnknownAssetTypeError,
                                     UnknownResourceError)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
+from steplineage.cli_openlineage import ingest, openlineage_app
 from steplineage.cli_ops import reap, spool_app
 from steplineage.cli_registry import csv_app, health, model_run_app, pipeline_app
 from steplineage.errors import NotFoundError, SteplineageError
@@ -43,6 +44,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(lineage_app, name="lineage")
 app.add_typer(spool_app, name="spool")
 app.command("reap")(reap)
+app.add_typer(openlineage_app, name="openlineage")
+app.command("ingest")(ingest)
 app.add_typer(model_run_app, name="model-run")
 app.add_typer(csv_app, name="csv")
 app.add_typer(pipeline_app, name="pipeline")

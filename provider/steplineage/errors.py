@@ -23,6 +23,7 @@ to do about it::
     │   ├── LineageConsistencyError   inputs depend on two versions of one ref
     │   └── LineageConflictError      independent steps write overlapping refs
     ├── MetricsError                  e.g. negative ETL counts
+    ├── OpenLineageEventError         an incoming OpenLineage event steplineage cannot record
     ├── RegistryError                 model runs registered after the fact
     │   ├── TemplateError             a workflow template that cannot be right
     │   ├── ModelRunValidationError   records that do not fit their template (every problem listed)
@@ -55,6 +56,7 @@ __all__ = [
     "ModelRunValidationError",
     "NotFoundError",
     "ObjectStoreConflictError",
+    "OpenLineageEventError",
     "RegistryError",
     "StagingError",
     "StatusTransitionError",
@@ -195,6 +197,10 @@ class CsvFormatError(RegistryError, ValueError):
         where = ", ".join(p for p in (f"row {row}" if row is not None else "",
                                       f"column {column!r}" if column else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class OpenLineageEventError(SteplineageError, ValueError):
+    """An incoming OpenLineage event is malformed; the message names the field and the problem."""
 
 
 class TrackingError(SteplineageError):

@@ -94,6 +94,29 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of the standalone lineage web UI; orchestrator pages link to it.",
     )
+    openlineage: bool = Field(
+        default=False,
+        description="Emit OpenLineage RunEvents for every execution (needs "
+                    "steplineage[openlineage]); sent in the background from a local outbox.",
+    )
+    openlineage_transport: str | None = Field(
+        default=None,
+        description="openlineage-python transport config as JSON, e.g. "
+                    '{"type": "http", "url": "http://host:8765"}; default: openlineage-python\'s '
+                    "own configuration (OPENLINEAGE_URL, OPENLINEAGE_CONFIG, openlineage.yml).",
+    )
+    openlineage_namespace: str = Field(
+        default="steplineage",
+        description="OpenLineage job namespace of the events steplineage emits.",
+    )
+    openlineage_outbox_max_events: int = Field(
+        default=100_000,
+        description="Most OpenLineage events the local outbox keeps while they cannot be sent.",
+    )
+    openlineage_flush_seconds: float = Field(
+        default=5.0,
+        description="Longest a process waits at exit for queued OpenLineage events to be sent.",
+    )
     progress_min_bytes: int = Field(
         default=64 * 1024 * 1024,
         description="Show a progress bar for transfers larger than this many bytes.",

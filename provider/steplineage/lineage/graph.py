@@ -168,6 +168,20 @@ class LineageGraph(BaseModel):
 
         return to_prov_json(self, indent=indent)
 
+    def to_openlineage(self, namespace: str = "steplineage",
+                       resource_uris: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """OpenLineage RunEvents (JSON-able dicts), one per execution (see
+        :func:`steplineage.openlineage.export.graph_to_openlineage`).
+
+        Example:
+            >>> events = graph.to_openlineage(resource_uris={"raw": "file:///data/raw"})  # doctest: +SKIP
+            >>> {e["eventType"] for e in events}  # doctest: +SKIP
+            {'COMPLETE'}
+        """
+        from steplineage.openlineage.export import graph_to_openlineage
+
+        return graph_to_openlineage(self, namespace, resource_uris)
+
     def to_prov_n(self) -> str:
         """PROV-N text.
 

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from steplineage.web.access import TOKEN_COOKIE, Access, TokenAccess, Viewer
 from steplineage.web.api import build_api_router
+from steplineage.web.openlineage import build_openlineage_router
 from steplineage.web.pages import build_page_router, templates
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def create_app(catalog_factory: "Callable[[], Catalog]", auth: Access | None = N
             return response
 
     app.include_router(build_api_router(catalog_factory, viewer_dep))
+    app.include_router(build_openlineage_router(catalog_factory, viewer_dep))
     app.include_router(build_page_router(catalog_factory, viewer_dep, templates(),
                                          airflow_ui=airflow_ui, title=title))
     app.state.access = access
