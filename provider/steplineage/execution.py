@@ -215,6 +215,7 @@ class Execution:
                     for _, check in items:
                         if check is not None:
                             check(s)
+                self._announce(items)
                 return
             except Exception as exc:
                 if not is_unreachable(exc):
@@ -223,6 +224,14 @@ class Execution:
                 self._offline = True
         for op, _ in items:
             self.catalog.spool.append(self.catalog.spool_key, op)
+        self._announce(items)
+
+    def _announce(self, items: list[tuple[Op, Callable[[Session], None] | None]]) -> None:
+        # OpenLineage export is off by default; when on it only appends to a local outbox.
+        if self.catalog.settings.openlineage:
+            from steplineage.openlineage.emitter import enqueue
+
+            enqueue(self, [op for op, _ in items])
 
     # -- status -------------------------------------------------------------------
 
