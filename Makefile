@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Real services the tests use when CI=true (see tests/conftest.py).
 export STEPLINEAGE_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test venv constraints clean chromium
+.PHONY: demo test venv constraints clean chromium docs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+# The documentation site, into site/; --strict turns every warning into a failure
+# (NO_MKDOCS_2_WARNING silences mkdocs-material's end-of-life banner, not a warning).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Browser tests use Debian's chromium (playwright cannot download browsers here).
 # Installed only when missing and we are root (CI); elsewhere those tests skip.

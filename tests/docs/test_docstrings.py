@@ -1,0 +1,55 @@
+"""The ``Example:`` sections of the core modules' docstrings run as doctests.
+
+The adapters (airflow/, prefect/) and the web app need a running orchestrator
+or server for their examples, which are marked ``+SKIP`` or covered by their own
+tests; the Alembic ``env.py`` only runs inside Alembic.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "provider" / "steplineage"
+EXCLUDED = ("airflow", "prefect", "web", "catalog/migrations")
+# Docstring examples known to be wrong, reported to their owners; strict xfail so
+# the mark must go once the docstring is fixed.
+KNOWN_BROKEN = {
+    "steplineage.redaction": "the docstring is not raw, so its '\\x00' example holds a real "
+                             "NUL byte, which doctest cannot compile",
+}
+
+
+def _modules() -> list[pytest.param]:
+    params = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith(EXCLUDED) or ">>>" not in path.read_text(encoding="utf-8"):
+            continue
+        parts = ["steplineage", *path.relative_to(PACKAGE).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        name = ".".join(parts)
+        marks = [pytest.mark.xfail(reason=KNOWN_BROKEN[name], strict=True)] \
+            if name in KNOWN_BROKEN else []
+        params.append(pytest.param(name, id=name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("module_name", _modules())
+def test_docstring_examples(module_name: str, sl_home: Path, tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every example in the module's docstrings gives the output it shows."""
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(module_name)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    tests = doctest.DocTestFinder().find(module, module_name)
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    if result.attempted == 0:
+        pytest.skip(f"every example in {module_name} is marked +SKIP (needs real files or servers)")
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {module_name}"
