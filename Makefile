@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Real services the tests use when CI=true (see tests/conftest.py).
 export STEPLINEAGE_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test venv constraints clean chromium docs
+.PHONY: demo test venv constraints clean chromium docs bench bench-quick bench-venv bench-constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,31 @@ chromium:
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 constraints: $(STAMP)
 	$(UV) pip compile --python $(BIN)/python --extra all --extra dev --extra docs --upgrade pyproject.toml -o constraints.txt
+
+# Benchmarks (benchmarks/run.py): one table, and docs/performance.md. The tracking
+# comparison needs MLflow 3 and Data Workspaces, which cannot share .venv with Airflow,
+# so they get .venv-bench, pinned by benchmarks/constraints.txt.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml benchmarks/constraints.txt | $(STAMP)
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(UV) pip install --python $(BENCH_VENV)/bin/python --quiet -c benchmarks/constraints.txt \
+		-e '.[postgres,ui]' -r benchmarks/requirements.in
+	touch $(BENCH_STAMP)
+
+bench-venv: $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py $(ARGS)
+
+bench-quick: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py --quick $(ARGS)
+
+# Re-resolve the comparators' pinned set after changing benchmarks/requirements.in.
+bench-constraints: $(STAMP)
+	$(UV) pip compile --python $(BIN)/python --extra postgres --extra ui pyproject.toml \
+		benchmarks/requirements.in -o benchmarks/constraints.txt
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
