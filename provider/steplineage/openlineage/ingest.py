@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
@@ -42,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from steplineage.catalog import orm
 from steplineage.errors import OpenLineageEventError
+from steplineage.openlineage.naming import to_uri
 from steplineage.openlineage.parse import Dataset, Event, parse_event
 from steplineage.status import FINAL_STATUSES, Status, can_transition
 
@@ -109,6 +111,7 @@ class _Resources:
     def __init__(self, conn: Connection):
         rows = conn.execute(select(RES.c.id, RES.c.name, RES.c.uri)).all()
         self.by_name = {name: rid for rid, name, _ in rows}
+        self.uri_of = {name: uri for _, name, uri in rows}
         self.by_uri = {uri.rstrip("/"): rid for rid, _, uri in rows}
         self.new: list[dict[str, Any]] = []
         self._memo: dict[str, tuple[str, str]] = {}
@@ -127,25 +130,45 @@ class _Resources:
             candidate = candidate[:cut]
         return None
 
-    def resolve(self, uri: str, role: str, at: datetime) -> tuple[str, str]:
-        """(resource id, subpath) of ``uri``, registering a resource named by it if none covers it."""
+    def resolve(self, namespace: str, name: str, role: str, at: datetime
+                ) -> tuple[str, str]:
+        """(resource id, subpath) of a dataset: inside the registered resource covering
+        its URI, else inside a resource registered for its namespace (``s3://b`` -> ``s3:b``)."""
+        uri = to_uri(namespace, name)
         found = self._memo.get(uri)
         if found is not None:
             return found
-        found = self._covering(uri)
-        if found is None:
-            name = uri if len(uri) <= 255 else \
-                uri[:230] + "#" + hashlib.sha256(uri.encode()).hexdigest()[:16]
-            rid = self.by_name.get(name) or str(uuid.uuid5(_EDGE_NAMESPACE, "resource\0" + uri))
-            if name not in self.by_name:
-                self.by_name[name] = rid
-                self.new.append({"id": rid, "name": name, "uri": uri, "role": _ROLE[role],
-                                 "description": "registered by OpenLineage ingest",
+        covering = self._covering(uri)
+        if covering is not None:
+            found = (covering[0], _subpath(covering[1]))
+        else:
+            res_name = (namespace.replace("://", ":").replace("/", "_").replace("\0", "") or
+                        "openlineage")[:240]
+            base = to_uri(namespace, "")
+            if self.uri_of.get(res_name, base) != base:  # the name is taken by a user's resource
+                res_name += "-openlineage"
+            rid = self.by_name.get(res_name)
+            if rid is None:
+                rid = self.by_name[res_name] = str(uuid.uuid5(_EDGE_NAMESPACE,
+                                                              "resource\0" + res_name))
+                self.uri_of[res_name] = base
+                self.new.append({"id": rid, "name": res_name, "uri": base, "role": _ROLE[role],
+                                 "description": "registered by OpenLineage ingest for datasets "
+                                                f"of namespace {namespace}",
                                  "created_at": at})
-                self.by_uri[uri.rstrip("/")] = rid
-            found = (rid, "")
+            found = (rid, _subpath(name))
         self._memo[uri] = found
         return found
+
+
+def _subpath(name: str) -> str:
+    """A dataset name as a subpath: relative, normalised, never climbing out ('' = whole)."""
+    if not name.strip("/"):
+        return ""
+    sub = posixpath.normpath(name.replace("\\", "/").replace("\0", "")).strip("/")
+    if sub in ("", ".") or sub == ".." or sub.startswith("../"):
+        return "_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    return sub
 
 
 class _Batch:
@@ -195,7 +218,7 @@ class _Batch:
         for _, ev in self.events:
             for role, datasets in (("input", ev.inputs), ("output", ev.outputs)):
                 for ds in datasets:
-                    rid, sub = self.resources.resolve(ds.uri, role, ev.at)
+                    rid, sub = self.resources.resolve(ds.namespace, ds.name, role, ev.at)
                     hashes.add(self._hash(ds))
                     edge_ids.append(self._edge_id(ev.run_id, role, rid, sub))
         for chunk in _chunks(sorted(hashes)):
@@ -334,7 +357,7 @@ class _Batch:
             self._set(row, duration_seconds=max((stop - start).total_seconds(), 0.0))
 
     def _edge(self, row: dict[str, Any], role: str, ds: Dataset, at: datetime) -> None:
-        rid, sub = self.resources.resolve(ds.uri, role, at)
+        rid, sub = self.resources.resolve(ds.namespace, ds.name, role, at)
         hash_ = self._hash(ds)
         key = (rid, sub, hash_)
         vid = self.versions.get(key)

@@ -47,6 +47,8 @@ _STR_LIMIT = {"dag_id": 250, "run_id": 250, "task_id": 250, "flow_run_id": 64,
 class Dataset:
     """An input or output dataset: where, and which version if the event says."""
 
+    namespace: str
+    name: str
     uri: str
     hash: str | None
     kind: str
@@ -126,8 +128,8 @@ def _datasets(value: Any, where: str) -> list[Dataset]:
     for i, item in enumerate(value):
         here = f"{where}[{i}]"
         ds = _obj(item, here)
-        uri = to_uri(_text(ds.get("namespace"), f"{here}.namespace", 2000),
-                     _text(ds.get("name"), f"{here}.name", 4000))
+        namespace = _text(ds.get("namespace"), f"{here}.namespace", 2000)
+        name = _text(ds.get("name"), f"{here}.name", 4000)
         facets = _obj(ds.get("facets"), f"{here}.facets", required=False)
         hash_, kind, length = None, "placeholder", None
         checksums = facets.get(CHECKSUMS)
@@ -137,7 +139,7 @@ def _datasets(value: Any, where: str) -> list[Dataset]:
             length = checksums.get("length") if isinstance(checksums.get("length"), int) else None
         elif isinstance(version, dict) and isinstance(version.get("datasetVersion"), str):
             hash_ = "olversion:" + version["datasetVersion"][:110]
-        found.append(Dataset(uri, hash_, kind, length))
+        found.append(Dataset(namespace, name, to_uri(namespace, name), hash_, kind, length))
     return found
 
 
