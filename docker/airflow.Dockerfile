@@ -1,0 +1,26 @@
+# Airflow 3.3 with steplineage installed from this repository.
+# Build context: the repository root (see compose.yaml), e.g.
+#   docker build -f docker/airflow.Dockerfile -t steplineage-airflow .
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    AIRFLOW_HOME=/opt/airflow
+
+# A non-root user owning AIRFLOW_HOME and the data volume mount points.
+RUN useradd --create-home --uid 50000 --home-dir /opt/airflow airflow \
+ && mkdir -p /opt/airflow/dags /data \
+ && chown -R airflow /opt/airflow /data
+
+WORKDIR /opt/steplineage
+# Only what the wheel needs: the package, its metadata and the pinned set.
+COPY pyproject.toml README.md constraints.txt ./
+COPY provider/ provider/
+# The same pins as `make test`, so the image runs what CI tested.
+RUN pip install -c constraints.txt '.[airflow,postgres]'
+
+USER airflow
+WORKDIR /opt/airflow
+EXPOSE 8080
+CMD ["airflow", "version"]

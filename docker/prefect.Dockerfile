@@ -1,0 +1,26 @@
+# Prefect 3.7 server and worker with steplineage installed from this repository.
+# Build context: the repository root (see compose.yaml), e.g.
+#   docker build -f docker/prefect.Dockerfile -t steplineage-prefect .
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PREFECT_HOME=/opt/prefect
+
+RUN useradd --create-home --uid 50001 --home-dir /opt/prefect prefect \
+ && mkdir -p /opt/prefect/flows /data \
+ && chown -R prefect /opt/prefect /data
+
+WORKDIR /opt/steplineage
+COPY pyproject.toml README.md constraints.txt ./
+COPY provider/ provider/
+# asyncpg (in the pinned set) is Prefect's PostgreSQL driver; psycopg is the catalog's.
+RUN pip install -c constraints.txt '.[prefect,postgres]' asyncpg
+# Registers the work pool and the example deployments (the `prefect-deploy` service).
+COPY docker/prefect/deploy.py /opt/steplineage/deploy.py
+
+USER prefect
+WORKDIR /opt/prefect
+EXPOSE 4200
+CMD ["prefect", "version"]
