@@ -15,7 +15,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row, emit  # noqa: E402
 
 WORK = Path(tempfile.mkdtemp(prefix="sl-bench-footprint-"))
+atexit.register(shutil.rmtree, WORK, True)
 os.environ["STEPLINEAGE_HOME"] = str(WORK / "home")
 os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
 

@@ -31,8 +31,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import random
 import statistics
 import sys
@@ -43,10 +45,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, Row, emit, percentile, pg_database  # noqa: E402
+from common import CACHE, DB_PREFIX, Row, emit, percentile, pg_database  # noqa: E402
 from synthetic_catalog import GENERATOR_VERSION, generate  # noqa: E402
 
 os.environ["STEPLINEAGE_HOME"] = tempfile.mkdtemp(prefix="sl-bench-lineage-")
+atexit.register(shutil.rmtree, os.environ["STEPLINEAGE_HOME"], True)
 os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
 
 
@@ -80,7 +83,7 @@ def pg_catalog(edges: int) -> str | None:
     """URL of the cached PostgreSQL catalog (generated when missing); None without a server."""
     from sqlalchemy import create_engine
 
-    name = f"steplineage_bench_lineage_v{GENERATOR_VERSION}_{edges}"
+    name = f"{DB_PREFIX}_lineage_v{GENERATOR_VERSION}_{edges}"
     done = CACHE / f"{_stem(edges)}.pg.done"
     url = pg_database(name, fresh=not done.exists())
     if url is None:

@@ -24,7 +24,9 @@ Usage (main .venv: it has Airflow and Prefect):
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row, emit  # noqa: E402
 
 WORK = Path(tempfile.mkdtemp(prefix="sl-bench-orch-"))
+atexit.register(shutil.rmtree, WORK, True)
 DATA = WORK / "data"
 os.environ["STEPLINEAGE_HOME"] = str(WORK / "slhome")
 os.environ.pop("STEPLINEAGE_CATALOG_URL", None)

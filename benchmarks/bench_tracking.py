@@ -57,10 +57,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Row, drop_pg_database, emit, percentile, pg_database, profiled, ratio_text  # noqa: E402
+from common import (DB_PREFIX, Row, drop_pg_database, emit, percentile, pg_database,  # noqa: E402
+                    profiled, ratio_text)
 
 PARAMS = {"alpha": 0.01, "beta": 2, "epochs": 10, "optimizer": "adam", "seed": 42}
-PG_DB = "steplineage_bench_tracking"
+PG_DB = f"{DB_PREFIX}_tracking"
 
 
 class Side:

@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".bench-cache"
+# Generated catalogs, the large staging file, logs and profiles (gitignored).
+CACHE = Path(os.environ.get("STEPLINEAGE_BENCH_CACHE") or ROOT / ".bench-cache")
+# Databases the benchmarks make on the PostgreSQL server start with this.
+DB_PREFIX = os.environ.get("STEPLINEAGE_BENCH_DB_PREFIX", "steplineage_bench")
 PG_ADMIN_URL = os.environ.get("STEPLINEAGE_BENCH_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROWS_MARK = "STEPLINEAGE-BENCH-ROWS "  # a worker's last stdout line: this + JSON rows

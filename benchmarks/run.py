@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import sqlite3
@@ -350,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", metavar="NAME", help="pyinstrument profile of one benchmark")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md",
                         help="where to write the report ('-' for nowhere)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     global USE_BENCH_VENV
     USE_BENCH_VENV = not args.no_bench_venv
@@ -374,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     if str(args.output) != "-":
         write_markdown(args.output, rows, mode_name, took, started)
         print(f"wrote {args.output}")
+    if args.json:
+        args.json.write_text(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
     return 0
 
 
