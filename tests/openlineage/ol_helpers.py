@@ -130,3 +130,75 @@ def run_event(event_type: str, run_id: str, job: str, minute: int, *,
 def new_run() -> str:
     """A fresh run id."""
     return str(uuid.uuid4())
+
+
+# -- servers ---------------------------------------------------------------------------
+
+import re  # noqa: E402 - grouped with the server helpers that need them
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def steplineage_ui(log: Path, port: int, token: str, *catalog_args: str) -> Iterator[str]:
+    """``steplineage ui`` in a subprocess on ``port``; yields its base URL; stopped by pid."""
+    out = log.open("w")
+    proc = subprocess.Popen([str(VENV_BIN / "steplineage"), "ui", "--port", str(port),
+                             "--token", token, *catalog_args],
+                            stdout=out, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    base = None
+    while base is None and time.monotonic() < deadline:
+        found = re.search(r"open (http://\S+?)/login", log.read_text())
+        if found:
+            base = found.group(1)
+        elif proc.poll() is not None:
+            break
+        else:
+            time.sleep(0.2)  # polling the log with a deadline, not waiting out a race
+    try:
+        if base is None:
+            raise AssertionError(f"steplineage ui did not start:\n{log.read_text()}")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        out.close()
+
+
+class Recorder(ThreadingHTTPServer):
+    """A real HTTP endpoint that keeps every POSTed body (an OpenLineage backend stand-in)."""
+
+    def __init__(self, port: int):
+        self.bodies: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(handler) -> None:  # noqa: N805 - the handler instance
+                length = int(handler.headers.get("Content-Length", 0))
+                self.bodies.append(json.loads(handler.rfile.read(length)))
+                handler.send_response(200)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+
+            def log_message(handler, *args: Any) -> None:  # noqa: N805
+                pass
+
+        super().__init__(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def __enter__(self) -> Recorder:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
