@@ -43,11 +43,16 @@ def _catalog(url: str | None, home: Path | None) -> Catalog:
 
 
 def _read_json(path: Path, error: type[Exception], what: str) -> Any:
+    from steplineage.errors import ModelRunValidationError
+
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"{path}: cannot read {what} as JSON ({exc}); see docs/registry.md for "
-                    "the format") from None
+        message = (f"{path}: cannot read {what} as JSON ({exc}); see docs/registry.md for "
+                   "the format")
+        if error is ModelRunValidationError:
+            raise ModelRunValidationError([message], what) from None
+        raise error(message) from None
 
 
 def _model(cls: type[Any], data: Any, error: type[Exception], what: str) -> Any:

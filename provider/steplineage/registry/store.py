@@ -35,11 +35,16 @@ def _execution_values(plan: Plan) -> dict[str, Any]:
             "parameters": dict(r.annotations)}
 
 
-def _version_ids(s: Session, keys: set[VersionKey]) -> dict[VersionKey, str]:
-    """Ids of these versions, inserting the ones the catalog does not hold yet."""
+def _version_ids(s: Session, keys: set[VersionKey], new: set[VersionKey]
+                 ) -> dict[VersionKey, str]:
+    """Ids of these versions, inserting the ones the catalog does not hold yet.
+
+    Keys in ``new`` are known not to exist (placeholders derived from fresh run ids),
+    so only the others are looked up.
+    """
     found: dict[VersionKey, str] = {}
     by_resource: dict[str, set[str]] = {}
-    for rid, _, hash_, _ in keys:
+    for rid, _, hash_, _ in keys - new:
         by_resource.setdefault(rid, set()).add(hash_)
     for rid, hashes in by_resource.items():
         for chunk in _chunks(hashes):
@@ -62,42 +67,51 @@ def _version_ids(s: Session, keys: set[VersionKey]) -> dict[VersionKey, str]:
                          "hash": key[2], "kind": key[3], "length": None,
                          "created_at": orm.utcnow()})
     if rows:
-        s.execute(insert(orm.Version), rows)
+        _insert(s, orm.Version, rows)
     return found
 
 
-def _write_lineage(s: Session, plans: Sequence[Plan], now: datetime) -> None:
-    versions = _version_ids(s, {e.version for p in plans for e in p.edges if e.version})
+def _insert(s: Session, table: type[orm.Base], rows: list[dict[str, Any]]) -> None:
+    """Core executemany on the session's connection (no ORM bulk-persistence layer)."""
+    s.connection().execute(insert(table.__table__), rows)  # type: ignore[arg-type]
+
+
+def _write_lineage(s: Session, plans: Sequence[Plan], now: datetime, fresh: bool) -> None:
+    keys = {e.version for p in plans for e in p.edges if e.version}
+    # An output placeholder is derived from the run id: new when the run is.
+    new = {e.version for p in plans for e in p.edges if fresh and e.role == "output"
+           and e.version and e.version[3] == "placeholder"}
+    versions = _version_ids(s, keys, new)
     edges = [{"id": orm.new_id(), "execution_id": p.run_id, "role": e.role,
               "resource_id": e.resource_id, "subpath": e.subpath,
               "version_id": versions[e.version] if e.version else None,
               "asset_id": e.asset_id, "dataset_version_id": e.dataset_version_id,
               "valid": True, "created_at": now} for p in plans for e in p.edges]
     if edges:
-        s.execute(insert(orm.LineageEdge), edges)
+        _insert(s, orm.LineageEdge, edges)
     links = [{"execution_id": p.run_id, "agent_id": agent_id, "role": role}
              for p in plans for agent_id, role in p.agents]
     if links:
-        s.execute(insert(orm.ExecutionAgent), links)
+        _insert(s, orm.ExecutionAgent, links)
 
 
 def _write(s: Session, plans: Sequence[Plan], batch_id: str | None) -> None:
     now = orm.utcnow()
-    s.execute(insert(orm.Execution), [
+    _insert(s, orm.Execution, [
         {"id": p.run_id, "parent_id": None, "status": "completed", "status_message": _MESSAGE,
          "created_at": now, "metrics": {}, "results": None, **_execution_values(p)}
         for p in plans])
-    s.execute(insert(orm.StatusHistory), [
+    _insert(s, orm.StatusHistory, [
         {"execution_id": p.run_id, "seq": seq, "status": status, "message": message, "at": at}
         for p in plans for seq, status, message, at in (
             (0, "created", f"{_MESSAGE} (template {p.template.name!r})", p.record.start_time),
             (1, "completed", _MESSAGE, p.record.end_time))])
-    s.execute(insert(orm.ModelRun), [
+    _insert(s, orm.ModelRun, [
         {"execution_id": p.run_id, "template_id": p.template.id, "batch_id": batch_id,
          "batch_row": i if batch_id else None, "revision": 1,
          "record": p.record.model_dump(mode="json"), "updated_at": now}
         for i, p in enumerate(plans, start=1)])
-    _write_lineage(s, plans, now)
+    _write_lineage(s, plans, now, fresh=True)
 
 
 def _check(catalog: Catalog, s: Session, records: Sequence[Any], labels: Sequence[str],
@@ -130,8 +144,8 @@ def register_batch(catalog: Catalog, records: Sequence[ModelRunRecord | dict[str
                 [f"a batch uses one workflow template; this one names "
                  f"{', '.join(sorted({p.template.name for p in plans}))}: split it"], "batch")
         batch_id = orm.new_id()
-        s.execute(insert(orm.ModelRunBatch), [{"id": batch_id, "template_id": templates.pop(),
-                                               "size": len(plans), "created_at": orm.utcnow()}])
+        _insert(s, orm.ModelRunBatch, [{"id": batch_id, "template_id": templates.pop(),
+                                        "size": len(plans), "created_at": orm.utcnow()}])
         _write(s, plans, batch_id)
         return BatchResult(batch_id=batch_id, run_ids=[p.run_id for p in plans])
 
@@ -163,7 +177,7 @@ def update_run(catalog: Catalog, run_id: str, reason: str,
         run.revision += 1
         run.updated_at = now
         s.flush()
-        _write_lineage(s, [plan], now)
+        _write_lineage(s, [plan], now, fresh=False)
     return get_model_run(catalog, run_id)
 
 
