@@ -132,15 +132,32 @@ def audit_trail(cat: Catalog, execution_id: str) -> Table | None:
         return None
     table = Table(title=f"Model-run record: template {info.template}, revision {info.revision}"
                   + (f", batch {info.batch_id} row {info.batch_row}" if info.batch_id else ""))
-    for column in ("revision", "replaced at (UTC)", "reason", "record then"):
+    for column in ("revision", "replaced at (UTC)", "reason", "changed (then -> next)"):
         table.add_column(column, overflow="fold")
-    for rev in info.history:
-        then = rev.record.model_dump(mode="json", exclude={"template"})
+    records = [rev.record for rev in info.history] + [info.record]
+    for rev, after in zip(info.history, records[1:]):
         table.add_row(str(rev.revision), rev.replaced_at.strftime("%Y-%m-%d %H:%M:%S"),
-                      rev.reason, json.dumps(then, sort_keys=True))
-    table.add_row(str(info.revision), "(current)", "",
-                  json.dumps(info.record.model_dump(mode="json", exclude={"template"}),
-                             sort_keys=True))
+                      rev.reason, "\n".join(_changes(rev.record, after)) or "(nothing)")
+    if not info.history:
+        table.add_row("1", "", "", "(never updated)")
+    return table
+
+
+def _flat(record: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in record.model_dump(mode="json").items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": str(v) for k, v in value.items()})
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _changes(before: Any, after: Any) -> list[str]:
+    """``field: old -> new`` for every field that differs between two records."""
+    old, new = _flat(before), _flat(after)
+    return [f"{k}: {old.get(k, '(none)')} -> {new.get(k, '(none)')}"
+            for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
     return table
 
 

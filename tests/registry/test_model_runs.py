@@ -164,4 +164,4 @@ def test_show_execution_prints_the_audit_trail(catalog: sl.Catalog, setup: Setup
     assert shown.returncode == 0, shown.stderr
     assert "Model-run record: template flood-model, revision 2" in shown.stdout
     assert "region was mistyped" in shown.stdout
-    assert '"region": "north"' in shown.stdout and "(current)" in shown.stdout
+    assert "annotations.region: north -> south" in shown.stdout
