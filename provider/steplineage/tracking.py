@@ -89,6 +89,15 @@ def _pipeline(cat: Catalog, pipeline_id: str) -> dict[str, Any]:
                        lambda: get_pipeline(cat, pipeline_id).model_dump())
 
 
+def _pipeline_workflow(pipe: dict[str, Any]) -> WorkflowRecord:
+    """The workflow ``sync_pipeline_config`` registered for the pipeline (same id)."""
+    from steplineage.catalog.catalog import workflow_id
+
+    return WorkflowRecord(id=workflow_id(pipe["name"], "script", None, None, None),
+                          name=pipe["name"], workflow_type="script",
+                          description=pipe["description"], active=pipe["active"])
+
+
 def _previous_watermark(cat: Catalog, workflow: str) -> str | None:
     """Where the last completed run said the next should start; None if unknown or offline."""
     from steplineage.catalog import engine as engines
@@ -186,7 +195,10 @@ def track_pipeline_execution(
                 parameters={**call_params, **(parameters or {})}, description=description)
             if switch is not None:
                 # The flag given here wins over the catalog's, for this call only.
-                wf = flow if isinstance(flow, WorkflowRecord) else _workflow(cat, flow)
+                if pipe is not None and not isinstance(flow, WorkflowRecord):
+                    wf = _pipeline_workflow(pipe)  # no catalog round trip: works offline
+                else:
+                    wf = flow if isinstance(flow, WorkflowRecord) else _workflow(cat, flow)
                 config = config.model_copy(update={"workflow": wf.model_copy(
                     update={"active": switch})})
             return cat.create_execution(config)

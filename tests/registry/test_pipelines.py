@@ -141,3 +141,40 @@ def test_decorator_needs_a_workflow_or_a_pipeline() -> None:
     with pytest.raises(sl.ConfigurationError, match="pipeline_id="):
         @sl.track_pipeline_execution()
         def nothing() -> None: ...
+
+
+@pytest.mark.postgres
+def test_a_pipeline_runs_and_spools_while_the_catalog_is_down(
+        pg_url: str, sl_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.toggle_proxy import ToggleProxy
+
+    target = make_url(pg_url)
+    proxy = ToggleProxy(target.host or "127.0.0.1", target.port or 5432)
+    monkeypatch.setenv("STEPLINEAGE_TIMEOUT_SECONDS", "2")
+    try:
+        url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False)
+        cat = sl.Catalog(url, home=sl_home)
+        synced = cat.sync_pipeline_config(sl.PipelineConfig(name="orders",
+                                                            default_watermark="w0"))
+        seen: list[sl.ExecutionContext] = []
+
+        @sl.track_pipeline_execution(pipeline_id=synced.id, catalog=cat)
+        def load(ctx: sl.ExecutionContext) -> sl.ETLMetrics:
+            seen.append(ctx)
+            return sl.ETLMetrics(inserts=1)
+
+        assert load().status is sl.Status.completed and seen[-1].watermark == "w0"
+        proxy.down()
+        offline = load()  # the function still runs; its records wait in the spool
+        assert offline.status is sl.Status.completed and seen[-1].pipeline_id == synced.id
+        assert cat.spool.pending(cat.spool_key) > 0
+        proxy.up()
+        cat.flush_spool()
+        assert cat.get_execution(offline.execution_id).status is sl.Status.completed
+        assert len(cat.list_executions(workflow="orders")) == 2
+        cat.close()
+    finally:
+        proxy.down()
