@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from steplineage.openlineage.events import (PARENT_SCHEMA, RUN_EVENT_SCHEMA, VERSION_SCHEMA)
@@ -29,6 +30,14 @@ __all__ = ["graph_to_openlineage"]
 
 _FINAL = {"completed": "COMPLETE", "failed": "FAIL", "aborted": "ABORT", "skipped": "ABORT"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _utc_iso(value: str | None) -> str | None:
+    """The catalog keeps UTC; SQLite hands it back without an offset, OpenLineage wants one."""
+    if value is None:
+        return None
+    at = datetime.fromisoformat(value)
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def _dataset(node: LineageNode, resource_uris: dict[str, str]) -> dict[str, Any] | None:
@@ -75,7 +84,7 @@ def graph_to_openlineage(graph: LineageGraph, namespace: str = "steplineage",
     events = []
     for node in graph.of_kind("execution"):
         a = node.attrs
-        at = a.get("stop_time") or a.get("start_time") or a.get("created_at")
+        at = _utc_iso(a.get("stop_time") or a.get("start_time") or a.get("created_at"))
         run_facets: dict[str, Any] = {}
         parent = nodes.get(f"execution:{a.get('parent_id')}")
         if parent is not None:
