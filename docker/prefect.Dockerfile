@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PREFECT_HOME=/opt/prefect
 
-RUN useradd --create-home --uid 50001 --home-dir /opt/prefect prefect \
+# The same uid as the Airflow image: both write the shared lineage-data volume.
+RUN useradd --create-home --uid 50000 --home-dir /opt/prefect prefect \
  && mkdir -p /opt/prefect/flows /data \
  && chown -R prefect /opt/prefect /data
 

@@ -4,7 +4,7 @@ Run once by the ``prefect-deploy`` service of docker/compose.yaml: it creates th
 process work pool the ``prefect-worker`` service polls, and one deployment per
 example flow whose code is read from the mounted flows/ directory. Start a run
 from the UI (http://localhost:4200) or with
-``prefect deployment run 'etl/etl'``.
+``prefect deployment run 'etl/etl'`` (or ``'train-model/train'``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from prefect.exceptions import ObjectAlreadyExists
 
 POOL = os.environ.get("STEPLINEAGE_PREFECT_POOL", "steplineage")
 FLOWS_DIR = os.environ.get("STEPLINEAGE_FLOWS_DIR", "/opt/prefect/flows")
-EXAMPLES = {"etl": "etl.py:etl", "train": "train.py:train"}
+# deployment name -> entrypoint (file:function) under FLOWS_DIR
+EXAMPLES = {"etl": "etl.py:etl", "train": "train.py:train_model"}
 
 
 async def ensure_pool() -> None:

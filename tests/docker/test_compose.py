@@ -257,3 +257,29 @@ def test_init_script_creates_separate_databases_the_catalog_can_use(pg_template:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def test_both_images_write_the_shared_volume_as_the_same_uid() -> None:
+    uids = {name: re.search(r"useradd [^\n]*--uid (\d+)", (DOCKER / name).read_text())[1]
+            for name in ("airflow.Dockerfile", "prefect.Dockerfile")}
+    assert len(set(uids.values())) == 1, uids
+
+
+@pytest.mark.slow
+def test_prefect_deploy_script_loads_every_example_flow(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker/prefect/deploy.py's entrypoints resolve to the flows in flows/ (no server)."""
+    import importlib.util
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setenv("STEPLINEAGE_FLOWS_DIR", str(REPO / "flows"))
+    spec = importlib.util.spec_from_file_location("steplineage_docker_deploy",
+                                                  DOCKER / "prefect" / "deploy.py")
+    deploy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deploy)
+    from prefect import flow
+
+    assert set(deploy.EXAMPLES) == {"etl", "train"}
+    names = {flow.from_source(source=deploy.FLOWS_DIR, entrypoint=entrypoint).name
+             for entrypoint in deploy.EXAMPLES.values()}
+    assert names == {"etl", "train-model"}
