@@ -54,7 +54,12 @@ def _record(row: object) -> AgentRecord:
 
 
 def list_agents(catalog: Catalog, kind: AgentKind | None = None) -> list[AgentRecord]:
-    """Every agent (of one kind), by name."""
+    """Every agent (of one kind), by name.
+
+    Example:
+        >>> [a.name for a in list_agents(cat, kind="service")]  # doctest: +SKIP
+        ['airflow-prod']
+    """
     from steplineage.catalog import orm
 
     query = select(orm.Agent).order_by(orm.Agent.name)
@@ -65,7 +70,12 @@ def list_agents(catalog: Catalog, kind: AgentKind | None = None) -> list[AgentRe
 
 
 def agents_of(catalog: Catalog, execution_id: str) -> list[AgentLink]:
-    """The agents linked to one execution, with their roles, by name."""
+    """The agents linked to one execution, with their roles, by name.
+
+    Example:
+        >>> [(a.agent.name, a.role) for a in agents_of(cat, run_id)]  # doctest: +SKIP
+        [('Ada Lovelace', 'modeller')]
+    """
     from steplineage.catalog import orm
 
     with catalog.session() as s:

@@ -125,7 +125,12 @@ def _spool(cat: Catalog) -> HealthCheck:
 
 
 def check_health(cat: Catalog) -> HealthReport:
-    """Run every check; see the module docstring."""
+    """Run every check; see the module docstring.
+
+    Example:
+        >>> check_health(cat).check("schema").detail  # doctest: +SKIP
+        'revision 0003 (current)'
+    """
     catalog = _catalog(cat)
     checks = [catalog, _schema(cat, catalog.ok), _object_store(cat), _spool(cat)]
     return HealthReport(ok=all(c.ok for c in checks), checks=checks)

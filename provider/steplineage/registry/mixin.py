@@ -39,20 +39,31 @@ class RegistryMixin:
         """Register a workflow template (idempotent); returns it with its id.
 
         Example:
-            >>> cat.add_workflow_template(sl.WorkflowTemplate(name="m")).id  # doctest: +SKIP
+            >>> cat.add_workflow_template(sl.WorkflowTemplate(name="m")).name  # doctest: +SKIP
+            'm'
         """
         from steplineage.registry.templates import add_workflow_template
 
         return add_workflow_template(self._cat(), template)
 
     def get_workflow_template(self, name_or_id: str) -> WorkflowTemplate:
-        """A registered workflow template by name or id."""
+        """A registered workflow template by name or id.
+
+        Example:
+            >>> cat.get_workflow_template("flood-model").inputs[0].kind  # doctest: +SKIP
+            <SlotKind.dataset: 'dataset'>
+        """
         from steplineage.registry.templates import get_workflow_template
 
         return get_workflow_template(self._cat(), name_or_id)
 
     def list_workflow_templates(self) -> list[WorkflowTemplate]:
-        """Every registered workflow template, by name."""
+        """Every registered workflow template, by name.
+
+        Example:
+            >>> [t.name for t in cat.list_workflow_templates()]  # doctest: +SKIP
+            ['flood-model']
+        """
         from steplineage.registry.templates import list_workflow_templates
 
         return list_workflow_templates(self._cat())
@@ -100,7 +111,12 @@ class RegistryMixin:
         return update_run(self._cat(), run_id, reason, record)
 
     def get_model_run(self, run_id: str) -> ModelRunInfo:
-        """A registered model run: current record, batch, and audit trail."""
+        """A registered model run: current record, batch, and audit trail.
+
+        Example:
+            >>> [h.reason for h in cat.get_model_run(run_id).history]  # doctest: +SKIP
+            ['wrong rainfall version']
+        """
         from steplineage.registry.store import get_model_run
 
         return get_model_run(self._cat(), run_id)
@@ -109,19 +125,31 @@ class RegistryMixin:
 
     def generate_csv_template(self, template: WorkflowTemplate | str,
                               path: str | Path | None = None) -> str:
-        """The model-run CSV header of ``template`` (see ``steplineage.generate_csv_template``)."""
+        """The model-run CSV header of ``template`` (see ``steplineage.generate_csv_template``).
+
+        Example:
+            >>> cat.generate_csv_template("flood-model", "runs.csv")  # doctest: +SKIP
+        """
         from steplineage.registry.csv_io import generate_csv_template
 
         return generate_csv_template(self._cat(), template, path)
 
     def import_model_runs_csv(self, path: str | Path) -> BatchResult:
-        """Register a model-run CSV as one batch (see ``steplineage.import_model_runs_csv``)."""
+        """Register a model-run CSV as one batch (see ``steplineage.import_model_runs_csv``).
+
+        Example:
+            >>> cat.import_model_runs_csv("runs.csv").batch_id  # doctest: +SKIP
+        """
         from steplineage.registry.csv_io import import_model_runs_csv
 
         return import_model_runs_csv(self._cat(), path)
 
     def regenerate_csv_from_batch(self, batch_id: str, path: str | Path | None = None) -> str:
-        """A batch as CSV (see ``steplineage.regenerate_csv_from_batch``)."""
+        """A batch as CSV (see ``steplineage.regenerate_csv_from_batch``).
+
+        Example:
+            >>> cat.regenerate_csv_from_batch(batch_id, "batch.csv")  # doctest: +SKIP
+        """
         from steplineage.registry.csv_io import regenerate_csv_from_batch
 
         return regenerate_csv_from_batch(self._cat(), batch_id, path)
@@ -140,19 +168,34 @@ class RegistryMixin:
         return sync_pipeline_config(self._cat(), config)
 
     def get_pipeline(self, name_or_id: str) -> PipelineRecord:
-        """A pipeline by id or name."""
+        """A pipeline by id or name.
+
+        Example:
+            >>> cat.get_pipeline("orders").active  # doctest: +SKIP
+            True
+        """
         from steplineage.registry.pipelines import get_pipeline
 
         return get_pipeline(self._cat(), name_or_id)
 
     def list_pipelines(self) -> list[PipelineRecord]:
-        """Every pipeline, by name."""
+        """Every pipeline, by name.
+
+        Example:
+            >>> [p.name for p in cat.list_pipelines()]  # doctest: +SKIP
+            ['orders']
+        """
         from steplineage.registry.pipelines import list_pipelines
 
         return list_pipelines(self._cat())
 
     def set_pipeline_active(self, name_or_id: str, active: bool) -> PipelineRecord:
-        """Switch a pipeline on or off (off: runs are recorded as skipped, not run)."""
+        """Switch a pipeline on or off (off: runs are recorded as skipped, not run).
+
+        Example:
+            >>> cat.set_pipeline_active("orders", False).active  # doctest: +SKIP
+            False
+        """
         from steplineage.registry.pipelines import set_pipeline_active
 
         return set_pipeline_active(self._cat(), name_or_id, active)
@@ -160,13 +203,23 @@ class RegistryMixin:
     # -- agents and health --------------------------------------------------------------
 
     def list_agents(self, kind: AgentKind | None = None) -> list[AgentRecord]:
-        """Registered agents (optionally of one kind: person, organisation, service)."""
+        """Registered agents (optionally of one kind: person, organisation, service).
+
+        Example:
+            >>> [a.name for a in cat.list_agents(kind="organisation")]  # doctest: +SKIP
+            ['CSIRO']
+        """
         from steplineage.registry.agents import list_agents
 
         return list_agents(self._cat(), kind)
 
     def agents_of(self, execution_id: str) -> list[AgentLink]:
-        """The agents linked to an execution, with their roles."""
+        """The agents linked to an execution, with their roles.
+
+        Example:
+            >>> [(a.agent.name, a.role) for a in cat.agents_of(run_id)]  # doctest: +SKIP
+            [('Ada Lovelace', 'modeller')]
+        """
         from steplineage.registry.agents import agents_of
 
         return agents_of(self._cat(), execution_id)

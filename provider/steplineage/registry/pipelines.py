@@ -81,7 +81,12 @@ class PipelineRecord(BaseModel):
 
 
 def pipeline_id(name: str) -> str:
-    """The deterministic id of the pipeline called ``name``."""
+    """The deterministic id of the pipeline called ``name``.
+
+    Example:
+        >>> pipeline_id("orders")
+        '09d7520e-0a24-534a-993c-c09bf273fe12'
+    """
     return str(uuid.uuid5(_NAMESPACE, name))
 
 
@@ -92,7 +97,12 @@ def _record(row: Any) -> PipelineRecord:
 
 
 def sync_pipeline_config(catalog: Catalog, config: PipelineConfig) -> PipelineRecord:
-    """Create or update the pipeline (idempotent); returns the catalog's current state."""
+    """Create or update the pipeline (idempotent); returns the catalog's current state.
+
+    Example:
+        >>> sync_pipeline_config(cat, PipelineConfig(name="orders")).active  # doctest: +SKIP
+        True
+    """
     from steplineage.catalog import orm
     from steplineage.versions import insert_or_lose_race
 
@@ -126,6 +136,10 @@ def get_pipeline(catalog: Catalog, name_or_id: str) -> PipelineRecord:
 
     Raises:
         NotFoundError: no such pipeline.
+
+    Example:
+        >>> get_pipeline(cat, "orders").id  # doctest: +SKIP
+        '09d7520e-0a24-534a-993c-c09bf273fe12'
     """
     from steplineage.catalog import orm
 
@@ -138,7 +152,12 @@ def get_pipeline(catalog: Catalog, name_or_id: str) -> PipelineRecord:
 
 
 def list_pipelines(catalog: Catalog) -> list[PipelineRecord]:
-    """Every pipeline, by name."""
+    """Every pipeline, by name.
+
+    Example:
+        >>> [p.name for p in list_pipelines(cat)]  # doctest: +SKIP
+        ['orders']
+    """
     from steplineage.catalog import orm
 
     with catalog.session() as s:
@@ -146,7 +165,12 @@ def list_pipelines(catalog: Catalog) -> list[PipelineRecord]:
 
 
 def set_pipeline_active(catalog: Catalog, name_or_id: str, active: bool) -> PipelineRecord:
-    """Switch a pipeline on or off (off: its runs are recorded as skipped and do not run)."""
+    """Switch a pipeline on or off (off: its runs are recorded as skipped and do not run).
+
+    Example:
+        >>> set_pipeline_active(cat, "orders", False).active  # doctest: +SKIP
+        False
+    """
     from steplineage.catalog import orm
 
     found = get_pipeline(catalog, name_or_id)
@@ -159,7 +183,12 @@ def set_pipeline_active(catalog: Catalog, name_or_id: str, active: bool) -> Pipe
 
 
 def last_watermark(catalog: Catalog, workflow: str) -> str | None:
-    """The ``next_watermark`` of the newest completed run of ``workflow`` that set one."""
+    """The ``next_watermark`` of the newest completed run of ``workflow`` that set one.
+
+    Example:
+        >>> last_watermark(cat, "orders")  # doctest: +SKIP
+        '2024-05-01T00:00:00+00:00'
+    """
     from steplineage.catalog import orm
 
     with catalog.session() as s:

@@ -123,7 +123,12 @@ def _check(catalog: Catalog, s: Session, records: Sequence[Any], labels: Sequenc
 
 
 def register_one(catalog: Catalog, record: ModelRunRecord | dict[str, Any]) -> str:
-    """Register one model run; returns its execution id."""
+    """Register one model run; returns its execution id.
+
+    Example:
+        >>> register_one(cat, record)  # doctest: +SKIP
+        '5b8470d0-...'
+    """
     with catalog.session() as s:
         [plan] = _check(catalog, s, [record], ["record"], "model run")
         _write(s, [plan], None)
@@ -132,7 +137,12 @@ def register_one(catalog: Catalog, record: ModelRunRecord | dict[str, Any]) -> s
 
 def register_batch(catalog: Catalog, records: Sequence[ModelRunRecord | dict[str, Any]],
                    labels: Sequence[str] | None = None) -> BatchResult:
-    """Register every record or none; problems name ``labels`` (default ``row 1``, ...)."""
+    """Register every record or none; problems name ``labels`` (default ``row 1``, ...).
+
+    Example:
+        >>> len(register_batch(cat, records).run_ids)  # doctest: +SKIP
+        10000
+    """
     if not records:
         raise ModelRunValidationError(["the batch is empty: give at least one record"], "batch")
     labels = labels or [f"row {i}" for i in range(1, len(records) + 1)]
@@ -152,7 +162,12 @@ def register_batch(catalog: Catalog, records: Sequence[ModelRunRecord | dict[str
 
 def update_run(catalog: Catalog, run_id: str, reason: str,
                record: ModelRunRecord | dict[str, Any]) -> ModelRunInfo:
-    """Replace a run's record, keeping the earlier one with ``reason``."""
+    """Replace a run's record, keeping the earlier one with ``reason``.
+
+    Example:
+        >>> update_run(cat, run_id, "wrong DEM tile", fixed).revision  # doctest: +SKIP
+        2
+    """
     if not reason or not reason.strip():
         raise ModelRunValidationError(["reason: say why the run is being updated (it is kept "
                                        "in the run's audit trail)"], "update")
@@ -191,6 +206,10 @@ def get_model_run(catalog: Catalog, run_id: str) -> ModelRunInfo:
 
     Raises:
         NotFoundError: ``run_id`` is not a registered model run.
+
+    Example:
+        >>> get_model_run(cat, run_id).revision  # doctest: +SKIP
+        1
     """
     with catalog.session() as s:
         run = s.get(orm.ModelRun, run_id)
@@ -210,7 +229,11 @@ def get_model_run(catalog: Catalog, run_id: str) -> ModelRunInfo:
 
 
 def batch_records(catalog: Catalog, batch_id: str) -> tuple[str, list[ModelRunRecord]]:
-    """The template name and current records of a batch, in their original order."""
+    """The template name and current records of a batch, in their original order.
+
+    Example:
+        >>> name, records = batch_records(cat, batch_id)  # doctest: +SKIP
+    """
     with catalog.session() as s:
         batch = s.get(orm.ModelRunBatch, batch_id)
         if batch is None:

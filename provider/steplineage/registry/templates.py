@@ -131,7 +131,12 @@ class WorkflowTemplate(BaseModel):
 
 
 def template_id(name: str) -> str:
-    """The deterministic id of the template called ``name``."""
+    """The deterministic id of the template called ``name``.
+
+    Example:
+        >>> template_id("flood-model")
+        '1d439256-15a1-5e13-8578-719149393220'
+    """
     return str(uuid.uuid5(_NAMESPACE, name))
 
 
@@ -145,6 +150,10 @@ def add_workflow_template(catalog: Catalog, template: WorkflowTemplate) -> Workf
 
     Raises:
         TemplateError: another template of this name exists with other slots.
+
+    Example:
+        >>> add_workflow_template(cat, WorkflowTemplate(name="m")).name  # doctest: +SKIP
+        'm'
     """
     from steplineage.catalog import orm
     from steplineage.versions import insert_or_lose_race
@@ -174,6 +183,10 @@ def get_workflow_template(catalog: Catalog, name_or_id: str) -> WorkflowTemplate
 
     Raises:
         NotFoundError: no such template.
+
+    Example:
+        >>> get_workflow_template(cat, "flood-model").version  # doctest: +SKIP
+        '2.1'
     """
     from steplineage.catalog import orm
 
@@ -187,7 +200,12 @@ def get_workflow_template(catalog: Catalog, name_or_id: str) -> WorkflowTemplate
 
 
 def list_workflow_templates(catalog: Catalog) -> list[WorkflowTemplate]:
-    """Every registered template, by name."""
+    """Every registered template, by name.
+
+    Example:
+        >>> [t.name for t in list_workflow_templates(cat)]  # doctest: +SKIP
+        ['flood-model']
+    """
     from steplineage.catalog import orm
 
     with catalog.session() as s:
