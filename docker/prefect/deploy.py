@@ -16,6 +16,7 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectAlreadyExists
+from prefect.workers.process import ProcessWorker
 
 POOL = os.environ.get("STEPLINEAGE_PREFECT_POOL", "steplineage")
 FLOWS_DIR = os.environ.get("STEPLINEAGE_FLOWS_DIR", "/opt/prefect/flows")
@@ -25,9 +26,12 @@ EXAMPLES = {"etl": "etl.py:etl", "train": "train.py:train_model"}
 
 async def ensure_pool() -> None:
     """Create the process work pool unless it exists (the service may run again)."""
+    # The process worker's own job template, as `prefect work-pool create --type process` sets.
+    template = ProcessWorker.get_default_base_job_template()
     async with get_client() as client:
         try:
-            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process",
+                                                         base_job_template=template))
         except ObjectAlreadyExists:
             pass
 

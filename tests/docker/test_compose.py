@@ -265,21 +265,37 @@ def test_both_images_write_the_shared_volume_as_the_same_uid() -> None:
     assert len(set(uids.values())) == 1, uids
 
 
+_DEPLOY_AGAINST_REAL_SERVER = """
+import asyncio, json, runpy, sys
+from prefect.testing.utilities import prefect_test_harness
+from prefect.client.orchestration import get_client
+
+with prefect_test_harness(server_startup_timeout=120):
+    runpy.run_path(sys.argv[1], run_name="__main__")
+    runpy.run_path(sys.argv[1], run_name="__main__")   # again: the service may be restarted
+
+    async def read():
+        async with get_client() as client:
+            pool = await client.read_work_pool("steplineage")
+            names = [d.name for d in await client.read_deployments()]
+            flows = {d.name: d.entrypoint for d in await client.read_deployments()}
+            return {"pool_type": pool.type, "has_template": bool(pool.base_job_template),
+                    "deployments": sorted(names), "entrypoints": flows}
+    print(json.dumps(asyncio.run(read())))
+"""
+
+
 @pytest.mark.slow
-def test_prefect_deploy_script_loads_every_example_flow(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """docker/prefect/deploy.py's entrypoints resolve to the flows in flows/ (no server)."""
-    import importlib.util
-
-    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
-    monkeypatch.setenv("STEPLINEAGE_FLOWS_DIR", str(REPO / "flows"))
-    spec = importlib.util.spec_from_file_location("steplineage_docker_deploy",
-                                                  DOCKER / "prefect" / "deploy.py")
-    deploy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(deploy)
-    from prefect import flow
-
-    assert set(deploy.EXAMPLES) == {"etl", "train"}
-    names = {flow.from_source(source=deploy.FLOWS_DIR, entrypoint=entrypoint).name
-             for entrypoint in deploy.EXAMPLES.values()}
-    assert names == {"etl", "train-model"}
+def test_prefect_deploy_script_registers_pool_and_deployments(tmp_path: Path) -> None:
+    """docker/prefect/deploy.py against a real (temporary) Prefect server, run twice."""
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "STEPLINEAGE_FLOWS_DIR": str(REPO / "flows"), "STEPLINEAGE_HOME": str(tmp_path / "sl")}
+    done = subprocess.run([sys.executable, "-c", _DEPLOY_AGAINST_REAL_SERVER,
+                           str(DOCKER / "prefect" / "deploy.py")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["pool_type"] == "process" and result["has_template"]
+    assert result["deployments"] == ["etl", "train"]
+    assert result["entrypoints"] == {"etl": "etl.py:etl", "train": "train.py:train_model"}
