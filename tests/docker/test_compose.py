@@ -299,3 +299,25 @@ def test_prefect_deploy_script_registers_pool_and_deployments(tmp_path: Path) ->
     assert result["pool_type"] == "process" and result["has_template"]
     assert result["deployments"] == ["etl", "train"]
     assert result["entrypoints"] == {"etl": "etl.py:etl", "train": "train.py:train_model"}
+
+
+@pytest.mark.slow
+def test_airflow_reads_the_connection_from_the_environment_as_steplineage_settings() -> None:
+    """Airflow's own parser turns AIRFLOW_CONN_STEPLINEAGE_DEFAULT into our settings."""
+    from airflow.sdk.definitions.connection import Connection
+    from sqlalchemy.engine import make_url
+
+    from steplineage.airflow.conf import connection_extras, settings_from
+
+    example = env_example()
+    value = compose_model()["services"]["airflow-scheduler"]["environment"][
+        "AIRFLOW_CONN_STEPLINEAGE_DEFAULT"]
+    conn = Connection.from_json(value, conn_id="steplineage_default")
+    assert conn.conn_type == "steplineage"
+    settings = settings_from(connection_extras(conn), conn.password)
+    url = make_url(settings.catalog_url)
+    assert (url.username, url.password, url.host, url.database) == (
+        example["CATALOG_DB_USER"], example["CATALOG_DB_PASSWORD"], "postgres",
+        example["CATALOG_DB"])
+    assert settings.object_store == "file:///data/objects"
+    assert settings.strict is False
