@@ -165,3 +165,26 @@ def test_show_execution_prints_the_audit_trail(catalog: sl.Catalog, setup: Setup
     assert "Model-run record: template flood-model, revision 2" in shown.stdout
     assert "region was mistyped" in shown.stdout
     assert "annotations.region: north -> south" in shown.stdout
+
+
+def test_a_pinned_input_version_is_one_version_for_every_run(catalog: sl.Catalog,
+                                                             setup: Setup) -> None:
+    from sqlalchemy import func, select
+
+    from steplineage.catalog import orm
+
+    digest = "ab" * 32
+    pinned = flood_record(setup, inputs={"rainfall": "rainfall", "model": setup.model_asset,
+                                         "dem": f"dem:tile-7.tif@{digest}"})
+    first = catalog.register_model_run(pinned)
+    batch = catalog.register_batch_model_runs([pinned, pinned])
+    seen = [e.version_hash for run in [first, *batch.run_ids] for e in catalog.list_edges(run)
+            if e.ref == sl.ResourceRef("dem", "tile-7.tif")]
+    assert seen == [digest] * 3
+    with catalog.session() as s:
+        assert s.scalar(select(func.count()).select_from(orm.Version)
+                        .where(orm.Version.hash == digest)) == 1
+    # "rainfall" without @version is the latest version (2)
+    [dv] = {e.dataset_version_id for e in catalog.list_edges(first) if e.dataset_version_id}
+    assert {n.label for n in catalog.lineage.contributing_datasets(f"execution:{first}")
+            if n.id.endswith(dv)} == {"rainfall v2"}

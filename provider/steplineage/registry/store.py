@@ -35,40 +35,61 @@ def _execution_values(plan: Plan) -> dict[str, Any]:
             "parameters": dict(r.annotations)}
 
 
+def _existing_versions(s: Session, keys: set[VersionKey]) -> dict[tuple[str, str, str], str]:
+    """(resource id, subpath, hash) -> version id, for those of ``keys`` the catalog holds."""
+    found: dict[tuple[str, str, str], str] = {}
+    by_resource: dict[str, set[str]] = {}
+    for rid, _, hash_, _ in keys:
+        by_resource.setdefault(rid, set()).add(hash_)
+    for rid, hashes in by_resource.items():
+        for chunk in _chunks(hashes):
+            for vid, sub, hash_ in s.execute(
+                    select(orm.Version.id, orm.Version.subpath, orm.Version.hash)
+                    .where(orm.Version.resource_id == rid, orm.Version.hash.in_(chunk))):
+                found[(rid, sub, hash_)] = vid
+    return found
+
+
+def _version_rows(keys: Sequence[VersionKey]) -> list[dict[str, Any]]:
+    now = orm.utcnow()
+    return [{"id": orm.new_id(), "resource_id": rid, "subpath": sub, "hash": hash_,
+             "kind": kind, "length": None, "created_at": now} for rid, sub, hash_, kind in keys]
+
+
 def _version_ids(s: Session, keys: set[VersionKey], new: set[VersionKey]
                  ) -> dict[VersionKey, str]:
     """Ids of these versions, inserting the ones the catalog does not hold yet.
 
     Keys in ``new`` are known not to exist (placeholders derived from fresh run ids),
-    so only the others are looked up.
+    so only the others are looked up. Those may be inserted by another writer at the
+    same moment: the insert skips rows that exist by then, and the ids are read back.
     """
-    found: dict[VersionKey, str] = {}
-    by_resource: dict[str, set[str]] = {}
-    for rid, _, hash_, _ in keys - new:
-        by_resource.setdefault(rid, set()).add(hash_)
-    for rid, hashes in by_resource.items():
-        for chunk in _chunks(hashes):
-            for vid, sub, hash_, kind in s.execute(
-                    select(orm.Version.id, orm.Version.subpath, orm.Version.hash,
-                           orm.Version.kind).where(orm.Version.resource_id == rid,
-                                                   orm.Version.hash.in_(chunk))):
-                found[(rid, sub, hash_, kind)] = vid
-    # a hash recorded under the other kind is still the same version
-    by_content = {(k[0], k[1], k[2]): v for k, v in found.items()}
-    rows = []
-    for key in keys:
-        if key not in found:
-            existing = by_content.get(key[:3])
-            if existing is not None:
-                found[key] = existing
-                continue
-            found[key] = orm.new_id()
-            rows.append({"id": found[key], "resource_id": key[0], "subpath": key[1],
-                         "hash": key[2], "kind": key[3], "length": None,
-                         "created_at": orm.utcnow()})
-    if rows:
-        _insert(s, orm.Version, rows)
-    return found
+    shared = keys - new
+    content = _existing_versions(s, shared)  # a hash under the other kind is the same version
+    missing = sorted({k for k in shared if k[:3] not in content})
+    if missing:
+        s.connection().execute(_insert_skipping_existing(s), _version_rows(missing))
+        content.update(_existing_versions(s, set(missing)))
+    fresh_rows = _version_rows(sorted(new))
+    if fresh_rows:
+        _insert(s, orm.Version, fresh_rows)
+        content.update({(r["resource_id"], r["subpath"], r["hash"]): r["id"]
+                        for r in fresh_rows})
+    return {k: content[k[:3]] for k in keys}
+
+
+def _insert_skipping_existing(s: Session) -> Any:
+    """INSERT INTO versions that leaves rows already there (same ref and hash) alone."""
+    table = orm.Version.__table__
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # other databases: a plain insert (a concurrent duplicate fails the batch)
+        return insert(table)
+    return dialect_insert(table).on_conflict_do_nothing(
+        index_elements=["resource_id", "subpath", "hash"])
 
 
 def _insert(s: Session, table: type[orm.Base], rows: list[dict[str, Any]]) -> None:
