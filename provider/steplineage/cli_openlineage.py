@@ -62,7 +62,7 @@ def ingest(
     problems: list[tuple[Path, int, str]] = []
     with Catalog(url, home=home) as cat, Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            console=console, transient=True) as progress:
+            console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("ingesting", total=len(files))
         for file in files:
             progress.update(task, description=f"ingesting {file.name}")
@@ -76,7 +76,7 @@ def ingest(
             progress.advance(task)
     console.print(f"{total.received} event(s) in {len(files)} file(s): {total.accepted} "
                   f"recorded ({total.duplicates} already known), {len(problems)} rejected; "
-                  f"{total.executions_created} new execution(s)", highlight=False)
+                  f"{total.executions_created} new execution(s)", highlight=False, soft_wrap=True)
     if problems:
         table = Table(title="rejected events")
         for column in ("file", "event #", "problem"):
@@ -108,9 +108,10 @@ def status(home: HomeOption = None) -> None:
         return
     oldest = datetime.fromtimestamp(info["oldest"], timezone.utc).isoformat(timespec="seconds")
     console.print(f"outbox {emitter.outbox.path}: {info['events']} event(s) waiting since "
-                  f"{oldest}, {info['attempts']} failed attempt(s)", highlight=False)
+                  f"{oldest}, {info['attempts']} failed attempt(s)", highlight=False,
+                  soft_wrap=True)
     if info["last_error"]:
-        console.print(f"last error: {info['last_error']}", highlight=False)
+        console.print(f"last error: {info['last_error']}", highlight=False, soft_wrap=True)
 
 
 @openlineage_app.command("flush")
@@ -121,5 +122,5 @@ def flush(home: HomeOption = None,
     result = _emitter(home).flush(timeout=timeout)
     console.print(f"sent {result.sent} event(s); {result.remaining} remain", highlight=False)
     if result.failed:
-        console.print(f"[red]send failed:[/red] {result.error}")
+        console.print(f"[red]send failed:[/red] {result.error}", soft_wrap=True)
         raise typer.Exit(1)

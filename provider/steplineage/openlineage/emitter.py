@@ -153,9 +153,17 @@ class Emitter:
 
     def _run(self) -> None:
         backoff = 1.0
+        try:
+            # Made now, while the step runs: a client made at interpreter exit cannot register
+            # its own exit hooks, and importing openlineage-python stays off the step's thread.
+            self.client()
+        except Exception as exc:  # noqa: BLE001 - reported by the first send below
+            log.debug("steplineage: OpenLineage client not ready: %s", exc)
         while True:
             self._wake.wait(timeout=backoff if backoff > 1.0 else None)
             self._wake.clear()
+            if self._stopping and self._client is None:
+                return  # exiting before the client was made: the events wait for next time
             try:
                 result = self.flush()
             except Exception as exc:  # noqa: BLE001 - e.g. a bad transport config; keep events
