@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 import steplineage as sl
 from steplineage.openlineage.emitter import emitter_for
-from steplineage.web.access import TokenAccess
+from steplineage.web.access import Access, TokenAccess, Viewer
 from steplineage.web.app import create_app
 from ol_helpers import Recorder, emitting, new_run, run_event, steplineage_ui
 from ports import free_port
@@ -143,3 +144,33 @@ def test_a_broken_transport_config_never_fails_the_step(sl_home, monkeypatch):
     assert "STEPLINEAGE_OPENLINEAGE_TRANSPORT is not JSON" in (result.error or "")
     assert result.remaining == 3  # kept for when the config is fixed
     cat.close()
+
+
+class OnlyEtl(Viewer):
+    """A viewer who may read DAG ``etl`` only (as an Airflow user with one DAG's access)."""
+
+    def can_read(self, dag_id: str | None) -> bool:
+        return dag_id == "etl"
+
+
+class OnlyEtlAccess(Access):
+    def viewer(self, request: Request) -> Viewer:
+        return OnlyEtl()
+
+
+def test_events_of_dags_the_viewer_may_not_read_are_rejected(catalog):
+    def airflow_event(dag_id: str) -> dict:
+        facet = {"_producer": "https://example.com", "_schemaURL": "https://example.com/s",
+                 "dag": {"dag_id": dag_id}, "dagRun": {"run_id": "r1"},
+                 "task": {"task_id": "t"}, "taskInstance": {"try_number": 1}}
+        return run_event("START", new_run(), f"{dag_id}.t", 1, facets={"airflow": facet})
+
+    with TestClient(create_app(lambda: catalog, OnlyEtlAccess())) as c:
+        response = c.post("/api/v1/lineage", json=[airflow_event("etl"), airflow_event("hr")])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["accepted"] == 1
+    assert body["rejected"][0]["index"] == 1
+    assert "may not record lineage of DAG 'hr'" in body["rejected"][0]["problem"]
+    assert [e.orchestrator.dag_id for e in catalog.list_executions(limit=10)
+            if e.orchestrator.task_id] == ["etl"]

@@ -33,7 +33,7 @@ import hashlib
 import json
 import posixpath
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -447,11 +447,13 @@ def _run_id_of(raw: Any) -> str | None:
 
 
 def ingest_events(catalog: Catalog, events: Iterable[Any], *, batch_size: int = 2000,
-                  first_index: int = 0) -> IngestResult:
+                  first_index: int = 0,
+                  allow: Callable[[Event], str | None] | None = None) -> IngestResult:
     """Record OpenLineage RunEvents (dicts, or JSON text) in ``catalog``.
 
     Malformed events are skipped and listed in ``rejected`` with the problem;
     the others are recorded, in order, ``batch_size`` per transaction.
+    ``allow`` may refuse an event (returning why), e.g. for the web app's per-DAG access.
     Sending the same events again changes nothing (they count as duplicates).
 
     Example:
@@ -472,7 +474,11 @@ def ingest_events(catalog: Catalog, events: Iterable[Any], *, batch_size: int = 
                 result.rejected.append(Rejected(index=index, problem=f"not JSON: {exc}"))
                 continue
         try:
-            batch.append((index, parse_event(raw)))
+            event = parse_event(raw)
+            refused = allow(event) if allow is not None else None
+            if refused:
+                raise OpenLineageEventError(refused)
+            batch.append((index, event))
         except OpenLineageEventError as exc:
             result.rejected.append(Rejected(index=index, problem=str(exc),
                                             run_id=_run_id_of(raw)))

@@ -9,7 +9,9 @@ event by position with the field and the problem.
 
 The route needs the same credentials as the rest of the app (with
 ``steplineage ui --token T``, send ``Authorization: Bearer T``: the
-transport's ``{"type": "api_key", "apiKey": "T"}`` auth does that).
+transport's ``{"type": "api_key", "apiKey": "T"}`` auth does that). Mounted in
+Airflow, an event of a DAG the user may not read is rejected (403-like, in the
+``rejected`` list).
 
 Example:
     $ curl -s -X POST http://127.0.0.1:8765/api/v1/lineage \\
@@ -69,8 +71,16 @@ def build_openlineage_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) 
         if not events:
             return JSONResponse({"detail": "empty batch: send a RunEvent or an array of them"},
                                 status_code=400)
+        def allow(event: Any) -> str | None:
+            # Recording a DAG's lineage needs at least the right to read that DAG.
+            dag_id = event.identity.get("dag_id") or event.parent_identity.get("dag_id")
+            if viewer.can_read(dag_id):
+                return None
+            what = f"DAG {dag_id!r}" if dag_id else "executions outside Airflow DAGs"
+            return f"you may not record lineage of {what}; ask an admin for access"
+
         # The database work runs off the event loop, like the app's other routes.
-        result = await run_in_threadpool(ingest_events, catalog(), events)
+        result = await run_in_threadpool(ingest_events, catalog(), events, allow=allow)
         return _answer(result)
 
     return router
