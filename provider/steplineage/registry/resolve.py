@@ -8,6 +8,7 @@ the caller raises them together.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -71,6 +72,7 @@ def split_dataset(value: str) -> tuple[str, int | None]:
     return value, None
 
 
+@functools.lru_cache(maxsize=4096)  # inputs repeat across a batch; ResourceRef validates
 def split_ref(value: str) -> tuple[ResourceRef, str | None]:
     """``raw:jan.csv@<sha256>`` -> (ResourceRef("raw", "jan.csv"), "<sha256>")."""
     body, sep, digest = value.rpartition("@")
@@ -102,11 +104,12 @@ class Resolver:
                     for e in exc.errors()]
         good = [r for r in records if r is not None]
         templates = self._templates({r.template for r in good})
-        datasets = self._datasets({split_dataset(v)[0] for r in good
-                                   for kind, v in self._values(r, templates)
+        slot_maps = {name: {(d, s.name): s for d in ("inputs", "outputs")
+                            for s in getattr(t, d)} for name, (t, _) in templates.items()}
+        values = [(kind, v) for r in good for kind, v in self._values(r, slot_maps)]
+        datasets = self._datasets({split_dataset(v)[0] for kind, v in values
                                    if kind is SlotKind.dataset})
-        assets = self._assets({v for r in good for kind, v in self._values(r, templates)
-                               if kind is SlotKind.asset})
+        assets = self._assets({v for kind, v in values if kind is SlotKind.asset})
         agents = self._agents({a for r in good for a in r.agents.values()})
         resources = {r.name: r.id for r in self.catalog.list_resources()}
         current: dict[tuple[str, str], VersionKey] = {}
@@ -121,6 +124,7 @@ class Resolver:
                                 "register it with cat.add_workflow_template(...)")
                 continue
             template, workflow_id = found
+            slots = slot_maps[record.template]
             run_id = run_ids[i] if run_ids else str(uuid.uuid4())
             plan = Plan(run_id, record, template, workflow_id)
             before = len(problems)
@@ -131,7 +135,7 @@ class Resolver:
                         problems.append(f"{label}: required {direction[:-1]} slot "
                                         f"{slot.name!r} ({slot.kind.value}) is missing")
                 for name, value in given.items():
-                    slot = template.slot(direction, name)
+                    slot = slots.get((direction, name))
                     if slot is None:
                         known = ", ".join(s.name for s in getattr(template, direction))
                         problems.append(f"{label}: template {template.name!r} has no "
@@ -238,14 +242,15 @@ class Resolver:
     # -- bulk lookups -----------------------------------------------------------------
 
     @staticmethod
-    def _values(record: ModelRunRecord, templates: dict[str, tuple[WorkflowTemplate, str]]
+    def _values(record: ModelRunRecord,
+                slot_maps: dict[str, dict[tuple[str, str], TemplateSlot]]
                 ) -> Iterable[tuple[SlotKind, str]]:
-        found = templates.get(record.template)
-        if found is None:
+        slots = slot_maps.get(record.template)
+        if slots is None:
             return
         for direction in ("inputs", "outputs"):
             for name, value in getattr(record, direction).items():
-                slot = found[0].slot(direction, name)
+                slot = slots.get((direction, name))
                 if slot is not None:
                     yield slot.kind, value
 
