@@ -188,3 +188,17 @@ def test_a_pinned_input_version_is_one_version_for_every_run(catalog: sl.Catalog
     [dv] = {e.dataset_version_id for e in catalog.list_edges(first) if e.dataset_version_id}
     assert {n.label for n in catalog.lineage.contributing_datasets(f"execution:{first}")
             if n.id.endswith(dv)} == {"rainfall v2"}
+
+
+def test_a_retried_batch_with_its_id_is_registered_once(catalog: sl.Catalog,
+                                                        setup: Setup) -> None:
+    import uuid
+
+    records = [flood_record(setup, n) for n in range(1, 4)]
+    batch_id = str(uuid.uuid4())
+    first = catalog.register_batch_model_runs(records, batch_id=batch_id)
+    again = catalog.register_batch_model_runs(records, batch_id=batch_id)
+    assert again == first and first.batch_id == batch_id
+    assert len(_runs(catalog)) == 3
+    with pytest.raises(sl.ModelRunValidationError, match="already registered with 3 runs"):
+        catalog.register_batch_model_runs(records[:2], batch_id=batch_id)

@@ -83,9 +83,12 @@ class RegistryMixin:
 
         return register_one(self._cat(), record)
 
-    def register_batch_model_runs(self, records: Sequence[ModelRunRecord | dict[str, Any]]
-                                  ) -> BatchResult:
+    def register_batch_model_runs(self, records: Sequence[ModelRunRecord | dict[str, Any]],
+                                  batch_id: str | None = None) -> BatchResult:
         """Register many model runs in one transaction: all of them, or none.
+
+        A client-chosen ``batch_id`` makes a retry safe: a batch id already in the
+        catalog returns that batch rather than registering the runs twice.
 
         Raises:
             ModelRunValidationError: every problem, by row number (1 = first record).
@@ -96,7 +99,7 @@ class RegistryMixin:
         """
         from steplineage.registry.store import register_batch
 
-        return register_batch(self._cat(), records)
+        return register_batch(self._cat(), records, batch_id=batch_id)
 
     def update_model_run(self, run_id: str, reason: str,
                          record: ModelRunRecord | dict[str, Any]) -> ModelRunInfo:

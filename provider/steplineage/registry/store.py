@@ -157,28 +157,62 @@ def register_one(catalog: Catalog, record: ModelRunRecord | dict[str, Any]) -> s
 
 
 def register_batch(catalog: Catalog, records: Sequence[ModelRunRecord | dict[str, Any]],
-                   labels: Sequence[str] | None = None) -> BatchResult:
+                   labels: Sequence[str] | None = None,
+                   batch_id: str | None = None) -> BatchResult:
     """Register every record or none; problems name ``labels`` (default ``row 1``, ...).
+
+    A client-chosen ``batch_id`` makes a retry safe: registering a batch whose id
+    is already in the catalog returns that batch instead of registering it twice.
 
     Example:
         >>> len(register_batch(cat, records).run_ids)  # doctest: +SKIP
         10000
     """
+    from sqlalchemy.exc import IntegrityError
+
     if not records:
         raise ModelRunValidationError(["the batch is empty: give at least one record"], "batch")
     labels = labels or [f"row {i}" for i in range(1, len(records) + 1)]
+    if batch_id is not None:
+        done = _existing_batch(catalog, batch_id, len(records))
+        if done is not None:
+            return done
+    try:
+        with catalog.session() as s:
+            plans = _check(catalog, s, records, labels, f"batch of {len(records)} model runs")
+            templates = {p.template.id for p in plans}
+            if len(templates) > 1:
+                raise ModelRunValidationError(
+                    [f"a batch uses one workflow template; this one names "
+                     f"{', '.join(sorted({p.template.name for p in plans}))}: split it"],
+                    "batch")
+            new_id = batch_id or orm.new_id()
+            _insert(s, orm.ModelRunBatch, [{"id": new_id, "template_id": templates.pop(),
+                                            "size": len(plans), "created_at": orm.utcnow()}])
+            _write(s, plans, new_id)
+            return BatchResult(batch_id=new_id, run_ids=[p.run_id for p in plans])
+    except IntegrityError:
+        # the same batch id, registered by a concurrent retry a moment ago
+        done = _existing_batch(catalog, batch_id, len(records)) if batch_id else None
+        if done is None:
+            raise
+        return done
+
+
+def _existing_batch(catalog: Catalog, batch_id: str, size: int) -> BatchResult | None:
+    """The batch ``batch_id`` if it is registered (with ``size`` runs), else None."""
     with catalog.session() as s:
-        plans = _check(catalog, s, records, labels, f"batch of {len(records)} model runs")
-        templates = {p.template.id for p in plans}
-        if len(templates) > 1:
+        batch = s.get(orm.ModelRunBatch, batch_id)
+        if batch is None:
+            return None
+        if batch.size != size:
             raise ModelRunValidationError(
-                [f"a batch uses one workflow template; this one names "
-                 f"{', '.join(sorted({p.template.name for p in plans}))}: split it"], "batch")
-        batch_id = orm.new_id()
-        _insert(s, orm.ModelRunBatch, [{"id": batch_id, "template_id": templates.pop(),
-                                        "size": len(plans), "created_at": orm.utcnow()}])
-        _write(s, plans, batch_id)
-        return BatchResult(batch_id=batch_id, run_ids=[p.run_id for p in plans])
+                [f"batch id {batch_id!r} is already registered with {batch.size} runs, this "
+                 f"batch has {size}: use a new batch id for a different batch"], "batch")
+        run_ids = s.scalars(select(orm.ModelRun.execution_id)
+                            .where(orm.ModelRun.batch_id == batch_id)
+                            .order_by(orm.ModelRun.batch_row)).all()
+        return BatchResult(batch_id=batch_id, run_ids=list(run_ids))
 
 
 def update_run(catalog: Catalog, run_id: str, reason: str,
