@@ -1,4 +1,4 @@
-"""OpenLineage commands: ``steplineage ingest FILE|DIR`` and ``steplineage openlineage status|flush``.
+"""OpenLineage commands: ``steplineage ingest FILE|DIR``, ``steplineage openlineage status|flush``.
 
 Example:
     $ steplineage ingest events.jsonl            # JSON lines, a JSON array, or a directory of them

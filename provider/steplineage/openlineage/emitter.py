@@ -20,7 +20,8 @@ What is left is sent by the next tracked step on this host or by
 
 Example:
     $ export STEPLINEAGE_OPENLINEAGE=true
-    $ export STEPLINEAGE_OPENLINEAGE_TRANSPORT='{"type": "file", "log_file_path": "ol.jsonl", "append": true}'
+    $ export STEPLINEAGE_OPENLINEAGE_TRANSPORT='{"type": "file", "log_file_path": "ol.jsonl",
+    >     "append": true}'
     $ python my_pipeline.py && steplineage openlineage status
 """
 

@@ -20,7 +20,8 @@ already caches.
 
 Example:
     >>> builder = EventBuilder("steplineage")  # doctest: +SKIP
-    >>> builder.events(exe, [status_op], resource_uri=lambda name: None)[0]["eventType"]  # doctest: +SKIP
+    >>> events = builder.events(exe, [status_op], resource_uri=lambda name: None)  # doctest: +SKIP
+    >>> events[0]["eventType"]  # doctest: +SKIP
     'START'
 """
 

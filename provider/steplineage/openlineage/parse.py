@@ -6,7 +6,8 @@ thousands of events a second, and a problem must be named precisely
 
 Example:
     >>> ev = parse_event({"eventType": "START", "eventTime": "2024-01-01T00:00:00Z",
-    ...     "producer": "https://example.com/p", "run": {"runId": "01890a5d-ac96-774b-b7e1-0a4c5e1e5bd2"},
+    ...     "producer": "https://example.com/p",
+    ...     "run": {"runId": "01890a5d-ac96-774b-b7e1-0a4c5e1e5bd2"},
     ...     "job": {"namespace": "etl", "name": "daily.clean"}})
     >>> ev.status, ev.job_name
     (<Status.running: 'running'>, 'daily.clean')

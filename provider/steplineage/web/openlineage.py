@@ -48,7 +48,8 @@ def build_openlineage_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) 
     """The OpenLineage ingest route, writing to ``catalog()``.
 
     Example:
-        >>> app.include_router(build_openlineage_router(lambda: cat, access.dependency))  # doctest: +SKIP
+        >>> router = build_openlineage_router(lambda: cat, access.dependency)  # doctest: +SKIP
+        >>> app.include_router(router)  # doctest: +SKIP
     """
     router = APIRouter(tags=["openlineage"])
     ViewerDep = Annotated[Viewer, Depends(viewer_dep)]
