@@ -155,3 +155,25 @@ def test_cli_ingest_reports_counts_and_rejections(catalog, tmp_path: Path):
     assert "3 event(s) in 2 file(s): 2 recorded" in result.output
     assert "eventTime: is missing" in result.output
     assert catalog.get_execution(run).status is sl.Status.completed
+
+
+def test_our_own_events_sent_back_change_nothing(catalog, tmp_path, data_dir):
+    from steplineage.openlineage.emitter import emitter_for
+    from ol_helpers import emitting, read_jsonl
+
+    log = tmp_path / "own.jsonl"
+    with emitting({"type": "file", "log_file_path": str(log), "append": True}):
+        source = sl.Catalog(catalog.url, home=catalog.settings.home)
+    wf = source.add_workflow("train", workflow_type="script", version="1.2", url="git@x:y.git")
+    with source.create_execution(sl.ExecutionConfig(workflow=wf)) as parent:
+        with parent.child("fit") as child:
+            pass
+    assert emitter_for(source.settings).flush(timeout=30).remaining == 0
+    before = {e.id: (e.name, e.workflow_id, e.parent_id, [h.status for h in e.history])
+              for e in catalog.list_executions(limit=10)}
+    result = ingest_events(catalog, read_jsonl(log))
+    assert result.accepted == result.duplicates == len(read_jsonl(log))
+    after = {e.id: (e.name, e.workflow_id, e.parent_id, [h.status for h in e.history])
+             for e in catalog.list_executions(limit=10)}
+    assert after == before and child.id in after
+    source.close()

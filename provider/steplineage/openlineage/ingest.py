@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["IngestResult", "Rejected", "ingest_events", "read_event_file"]
 
 _EDGE_NAMESPACE = uuid.UUID("6f1e2b1c-3f0a-4c55-9a5e-0c9d3b7a4e11")
+_STUB = "known from a child's parent facet"
 _CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
 
 EXE = orm.Execution.__table__
@@ -219,13 +220,17 @@ class _Batch:
                 wid = self._workflow(ev.parent_workflow or ev.parent_name or "openlineage",
                                      ev.workflow_type, ev.at)
                 self._execution(parent_id, ev.parent_name or "parent", wid, None,
-                                ev.parent_identity, ev.at, "known from a child's parent facet")
+                                ev.parent_identity, ev.at, _STUB)
         wid = self._workflow(ev.workflow, ev.workflow_type, ev.at)
         row = self._execution(ev.run_id, ev.name, wid, parent_id, ev.identity, ev.at,
                               f"recorded from OpenLineage ({ev.event_type})")
-        # The run's own event is the authority on its name and place (it may have been a stub).
-        self._set(row, name=ev.name, workflow_id=wid,
-                  **({"parent_id": parent_id} if parent_id else {}),
+        if row["status_message"] == _STUB and row["status"] == Status.created.value:
+            # Known so far only from a child's parent facet: its own event says who it is.
+            self._set(row, name=ev.name, workflow_id=wid)
+        # Otherwise what the catalog has stands (e.g. our own events sent back to us);
+        # only what it lacks is filled in.
+        self._set(row, **({"parent_id": parent_id} if parent_id and not row["parent_id"]
+                          else {}),
                   **{k: v for k, v in ev.identity.items() if row.get(k) is None})
         if ev.identity.get("dag_id") and row.get("orchestrator") is None:
             self._set(row, orchestrator="airflow")
