@@ -5,6 +5,9 @@ outbox keeping events while the endpoint is down (delivered later, none twice)."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,3 +177,28 @@ def test_events_of_dags_the_viewer_may_not_read_are_rejected(catalog):
     assert "may not record lineage of DAG 'hr'" in body["rejected"][0]["problem"]
     assert [e.orchestrator.dag_id for e in catalog.list_executions(limit=10)
             if e.orchestrator.task_id] == ["etl"]
+
+
+def test_events_outlive_the_process_that_made_them(sl_home, tmp_path):
+    port = free_port()  # down while the step runs, and until its process has exited
+    transport = json.dumps({"type": "http", "url": f"http://127.0.0.1:{port}",
+                            "retry": NO_RETRY})
+    env = {**os.environ, "STEPLINEAGE_HOME": str(sl_home),
+           "STEPLINEAGE_OPENLINEAGE": "true", "STEPLINEAGE_OPENLINEAGE_TRANSPORT": transport,
+           "STEPLINEAGE_OPENLINEAGE_FLUSH_SECONDS": "1"}
+    script = ("import steplineage as sl\n"
+              "cat = sl.Catalog()\n"
+              "with cat.create_execution(sl.ExecutionConfig(workflow='nightly')) as exe:\n"
+              "    print(exe.id)\n")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    exe_id = done.stdout.strip()
+    settings = sl.Settings(home=sl_home, openlineage=True, openlineage_transport=transport)
+    emitter = emitter_for(settings)
+    assert emitter.outbox.pending() == 3
+    with Recorder(port) as backend:
+        sent = emitter.flush(timeout=30)
+    assert (sent.sent, sent.remaining) == (3, 0)
+    assert [(b["eventType"], b["run"]["runId"]) for b in backend.bodies] == \
+        [("START", exe_id), ("RUNNING", exe_id), ("COMPLETE", exe_id)]
