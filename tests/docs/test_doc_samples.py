@@ -18,8 +18,6 @@ import pytest
 from doc_samples import DOCS, DocSampleError, extract, page_samples, pages
 
 RUNNER = Path(__file__).with_name("page_runner.py")
-# Pages that import Airflow or Prefect take seconds just to import them.
-_HEAVY = ("airflow", "prefect")
 
 
 def _runnable_pages() -> list[pytest.param]:
@@ -28,9 +26,9 @@ def _runnable_pages() -> list[pytest.param]:
         samples = page_samples(path)
         if not any(s.skip is None for s in samples):
             continue
-        name = path.relative_to(DOCS).as_posix()
-        heavy = any(word in s.code for s in samples for word in _HEAVY)
-        params.append(pytest.param(path, id=name, marks=[pytest.mark.slow] if heavy else []))
+        # Each page runs in its own interpreter, with its CLI commands as processes: seconds.
+        params.append(pytest.param(path, id=path.relative_to(DOCS).as_posix(),
+                                   marks=[pytest.mark.slow]))
     return params
 
 
