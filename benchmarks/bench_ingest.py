@@ -54,8 +54,15 @@ def _fresh_catalog(backend: str, n: int) -> Any:
     home = WORK / f"{backend}-{n}-{uuid.uuid4().hex[:6]}"
     if backend == "sqlite":
         return sl.Catalog(home=home)
-    url = pg_database(PG_DB, fresh=True)
+    if _TEMPLATE_READY.get("pg") is None:  # migrate once, then copy per round
+        _TEMPLATE_READY["pg"] = pg_database(f"{PG_DB}_tmpl", fresh=True) is not None
+    if not _TEMPLATE_READY["pg"]:
+        return None
+    url = pg_database(PG_DB, fresh=True, template=f"{PG_DB}_tmpl")
     return None if url is None else sl.Catalog(url, home=home)
+
+
+_TEMPLATE_READY: dict[str, bool] = {}
 
 
 def _template(cat: Any) -> Any:
@@ -227,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
                             note="" if rates else "PostgreSQL unreachable"))
     if "postgresql" in backends:
         drop_pg_database(PG_DB)
+        drop_pg_database(f"{PG_DB}_tmpl")
     emit(rows)
 
 

@@ -56,10 +56,10 @@ class Bench:
 
 BENCHES = [
     Bench("tracking", "bench_tracking.py", "1. Tracking cost per step",
-          ("--steps", "200", "--rounds", "5"), ("--steps", "50", "--rounds", "2"),
+          ("--steps", "200", "--rounds", "5"), ("--steps", "50", "--rounds", "2", "--warmup", "3"),
           ("--steps", "3", "--rounds", "1", "--warmup", "1"), comparators_venv=True),
     Bench("airflow", "bench_orchestrators.py", "2. Airflow: 50-task DAG, dag.test()",
-          ("airflow", "--tasks", "50", "--rounds", "3"), ("airflow", "--tasks", "20",
+          ("airflow", "--tasks", "50", "--rounds", "3"), ("airflow", "--tasks", "10",
                                                            "--rounds", "1"),
           ("airflow", "--tasks", "2", "--rounds", "1")),
     Bench("prefect", "bench_orchestrators.py", "2. Prefect: 50-task flow",
