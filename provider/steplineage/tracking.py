@@ -19,6 +19,13 @@ Example:
     ...     return sl.ETLMetrics(inserts=10, total_rows=10)
     >>> load().metrics.inserts
     10
+    >>> synced = cat.sync_pipeline_config(sl.PipelineConfig(name="orders", default_watermark="0"))
+    >>> @sl.track_pipeline_execution(pipeline_id=synced.id, catalog=cat)
+    ... def orders(ctx: sl.ExecutionContext) -> None:
+    ...     print("from", ctx.watermark)
+    >>> orders().status.value
+    from 0
+    'completed'
 """
 
 from __future__ import annotations
