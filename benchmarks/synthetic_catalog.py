@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DAGS = 50
 RESOURCES = 50
 REFS = 5_000
@@ -65,8 +65,9 @@ def _ref(edge_id: str, target: tuple[str, str, str]) -> dict[str, str]:
 def generate(engine: Any, edges: int, seed: int = 8, log: Any = print) -> dict[str, Any]:
     """Fill an empty, migrated catalog at ``engine``; the same seed gives the same rows.
 
-    Returns counts, the time taken and output version ids of the earliest
-    (``early``) and latest (``late``) executions to start walks from.
+    Returns counts, the time taken and output version ids to start walks from:
+    of the latest 5 % of executions (``late``), and of the earliest 5 % that some
+    execution read (``early``).
     """
     from sqlalchemy import insert
 
@@ -97,6 +98,7 @@ def generate(engine: Any, edges: int, seed: int = 8, log: Any = print) -> dict[s
     recent = [(v["id"], v["resource_id"], v["subpath"]) for v in sources[-WINDOW:]]
     early: list[str] = []  # output versions of the first / last 5 % of executions
     late: list[str] = []
+    read: set[str] = set()  # early versions some execution read (downstream walks start there)
     dag_counts = [0] * DAGS
     n_datasets = 0
     executions: list[dict[str, Any]] = []
@@ -131,6 +133,8 @@ def generate(engine: Any, edges: int, seed: int = 8, log: Any = print) -> dict[s
             "run_id": f"run_{i // DAGS}", "task_id": f"task_{i % 20:02d}", "map_index": -1,
             "try_number": 1, "flow_run_id": None, "task_run_id": None, "run_count": None})
         picks = rng.sample(recent, 2)
+        if i < n_exec * 0.3:
+            read.update(p[0] for p in picks)
         edge = {"execution_id": exe_id, "role": "input", "resource_id": None, "subpath": None,
                 "version_id": None, "asset_id": None, "dataset_version_id": None,
                 "valid": True, "created_at": at}
@@ -164,6 +168,7 @@ def generate(engine: Any, edges: int, seed: int = 8, log: Any = print) -> dict[s
             if i and i % 50_000 < DAGS:
                 log(f"  {i:,}/{n_exec:,} executions ({time.perf_counter() - started:.0f} s)")
     flush()
+    early = [v for v in early if v in read]
     return {"early": rng.sample(early, min(200, len(early))),
             "late": rng.sample(late, min(200, len(late))),
             "seconds": time.perf_counter() - started, "executions": n_exec,
