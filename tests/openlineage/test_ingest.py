@@ -177,3 +177,21 @@ def test_our_own_events_sent_back_change_nothing(catalog, tmp_path, data_dir):
              for e in catalog.list_executions(limit=10)}
     assert after == before and child.id in after
     source.close()
+
+
+def test_concurrent_deliveries_of_the_same_events_record_them_once(catalog):
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs = [new_run() for _ in range(50)]
+    events = [ev for i, run in enumerate(runs) for ev in (
+        run_event("START", run, f"job{i % 5}", 1, inputs=("/lake/in.csv",)),
+        run_event("COMPLETE", run, f"job{i % 5}", 2, inputs=("/lake/in.csv",),
+                  outputs=(f"/lake/out{i}.csv",)))]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: ingest_events(catalog, events, batch_size=25),
+                                range(4)))
+    assert all(r.accepted == len(events) and not r.rejected for r in results)
+    assert sum(r.executions_created for r in results) == len(runs)
+    for run in runs[:5]:
+        assert _statuses(catalog, run) == ["created", "running", "completed"]
+        assert len(catalog.list_edges(run)) == 2
