@@ -6,21 +6,24 @@ with text derived from the code itself, so the reference cannot drift:
 * ``<!-- cli-reference -->`` -> Typer's own doc generator
   (``typer steplineage.cli utils docs``), run in a subprocess so the build sees
   exactly what a user's ``steplineage --help`` would;
-* ``<!-- api-reference -->`` -> one mkdocstrings ``:::`` block per public name
-  in ``steplineage.__all__``, grouped by defining module (``steplineage`` loads
-  names lazily, which static analysis cannot follow, so we point at the module
-  that defines each one).
+* ``<!-- api-reference -->`` (or ``<!-- api-reference: steplineage.airflow -->``)
+  -> one mkdocstrings ``:::`` block per public name in the package's
+  ``__all__``, grouped by defining module (the packages load names lazily, which
+  static analysis cannot follow, so we point at the module that defines each).
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 CLI_MARKER = "<!-- cli-reference -->"
-API_MARKER = "<!-- api-reference -->"
+# <!-- api-reference --> (steplineage) or <!-- api-reference: steplineage.airflow -->
+API_MARKER = re.compile(r"<!-- api-reference(?::\s*(?P<package>[\w.]+))?\s*-->")
 
 
 def cli_reference() -> str:
@@ -40,15 +43,20 @@ def cli_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def api_reference() -> str:
-    """Markdown with a mkdocstrings block for each public name, grouped by module."""
-    import steplineage
+def api_reference(package: str = "steplineage") -> str:
+    """Markdown with a mkdocstrings block for each public name of ``package``, by module.
 
+    Packages that export lazily name each defining module in ``_EXPORTS``; for the
+    others the object itself says where it is defined.
+    """
+    pkg = importlib.import_module(package)
+    exports: dict[str, str] = getattr(pkg, "_EXPORTS", {})
     by_module: dict[str, list[str]] = defaultdict(list)
-    for name in steplineage.__all__:
+    for name in pkg.__all__:
         if name.startswith("__"):
             continue
-        by_module[steplineage._EXPORTS[name]].append(name)
+        module = exports.get(name) or getattr(getattr(pkg, name), "__module__", package)
+        by_module[module].append(name)
     parts = []
     for module in sorted(by_module):
         parts.append(f"## `{module}`\n")
@@ -61,6 +69,5 @@ def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001
     """Replace the reference markers (mkdocs calls this for every page)."""
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, cli_reference())
-    if API_MARKER in markdown:
-        markdown = markdown.replace(API_MARKER, api_reference())
+    markdown = API_MARKER.sub(lambda m: api_reference(m["package"] or "steplineage"), markdown)
     return markdown
