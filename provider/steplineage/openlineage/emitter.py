@@ -143,13 +143,15 @@ class Emitter:
 
     def wake(self) -> None:
         """Make sure the sender thread of this process runs, and nudge it."""
-        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-            self._pid = os.getpid()
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="steplineage-openlineage",
-                                            daemon=True)
-            self._thread.start()
-            atexit.register(self._at_exit, os.getpid())
+        with self.build_lock:  # two steps' threads must not start two senders
+            if self._thread is None or self._pid != os.getpid() or \
+                    not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._stopping = False
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="steplineage-openlineage")
+                self._thread.start()
+                atexit.register(self._at_exit, os.getpid())
         self._wake.set()
 
     def _run(self) -> None:
