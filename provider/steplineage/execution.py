@@ -9,7 +9,11 @@ it ``failed`` with the error message; KeyboardInterrupt/SIGTERM mark it
 ``aborted``. Either way its declared outputs stay *not valid* and the staged
 files stay in ``working_dir`` for inspection.
 
-Every catalog write is a :mod:`~steplineage.journal` operation. If the catalog
+Every catalog write is a :mod:`~steplineage.journal` operation. Writes that no
+status depends on (parameters, metrics, declared outputs) are held briefly and
+go out with the next status change, at exit, after ``DEFER_SECONDS``, or on
+:meth:`Execution.flush`, so a step costs three transactions: created with its
+inputs, running, and completed with its outputs. If the catalog
 becomes unreachable mid-step and tracking is not strict, the execution carries
 on and its remaining operations go to the durable :mod:`~steplineage.spool`,
 to be replayed later; with ``strict=True`` it raises :class:`TrackingError`.
@@ -33,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import getpass
 import json
@@ -41,6 +46,8 @@ import shutil
 import signal
 import socket
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +82,12 @@ __all__ = ["Execution"]
 log = logging.getLogger("steplineage")
 
 MANIFEST = ".steplineage/manifest.json"
+#: Longest time a parameter/metric/output write waits for the next transaction.
+DEFER_SECONDS = 1.0
+
+_Item = tuple[Op, "Callable[[Session], None] | None"]
+# Executions holding deferred writes: flushed at interpreter exit if nothing else did.
+_HOLDING: weakref.WeakSet[Execution] = weakref.WeakSet()
 
 
 class Execution:
@@ -101,7 +114,9 @@ class Execution:
         self._upload_result: dict[str, list[AssetRecord]] | None = None
         self._previous_sigterm: Any = None
         self._beating = False
-        self._batch: list[tuple[Op, Callable[[Session], None] | None]] | None = None
+        self._batch: list[_Item] | None = None
+        self._deferred: list[_Item] = []
+        self._deferred_since = 0.0
 
     @property
     def offline(self) -> bool:
@@ -133,29 +148,46 @@ class Execution:
             workflow = _offline_workflow(config.workflow, config.name)
         exe = cls(catalog, exe_id, config, workflow, working_dir, Status.created, online=online)
         ident = config.orchestrator
-        with exe._batched():  # one transaction: created + first status
+        # One transaction: created, first status, input edges, declared outputs, checks.
+        exe._batch = []
+        error: BaseException | None = None
+        try:
             exe._write(ExecutionCreated(
-            execution=dict(
-                id=exe_id, name=exe.name, workflow_id=workflow.id,
-                parent_id=config.parent_execution_id, status=Status.created.value,
-                status_message="created", description=config.description,
-                parameters=_clean_params(catalog, config.parameters), metrics={},
-                watermark=config.watermark, next_watermark=config.next_watermark,
-                host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
-                **(ident.model_dump(exclude_none=True) if ident else {})),
-            workflow=workflow.model_dump(exclude={"id"}) | {"id": workflow.id},
-            agent=_user(), at=orm.utcnow()))
+                execution=dict(
+                    id=exe_id, name=exe.name, workflow_id=workflow.id,
+                    parent_id=config.parent_execution_id, status=Status.created.value,
+                    status_message="created", description=config.description,
+                    parameters=_clean_params(catalog, config.parameters), metrics={},
+                    watermark=config.watermark, next_watermark=config.next_watermark,
+                    host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
+                    **(ident.model_dump(exclude_none=True) if ident else {})),
+                workflow=workflow.model_dump(exclude={"id"}) | {"id": workflow.id},
+                agent=_user(), at=orm.utcnow()))
             if not workflow.active:
                 exe.update_status(Status.skipped, f"workflow {workflow.name!r} is inactive")
             else:
                 exe.update_status(Status.initializing, "staging inputs")
-        if not workflow.active:
-            return exe
+            head = len(exe._batch)
+            if workflow.active:
+                try:
+                    exe._stage_inputs()
+                except BaseException as exc:
+                    error = exc
+                    del exe._batch[head:]
+            batch = exe._batch
+        finally:
+            exe._batch = None
         try:
-            exe._stage_inputs()
-        except BaseException as exc:
-            exe._finish_with_error(exc, "staging inputs failed")
-            raise
+            exe._apply(batch)
+        except Exception as exc:
+            if len(batch) == head:
+                raise
+            # A lineage check refused the inputs: record the execution, then its failure.
+            exe._apply(batch[:head])
+            error = exc
+        if error is not None:
+            exe._finish_with_error(error, "staging inputs failed")
+            raise error
         return exe
 
     def _stage_inputs(self) -> None:
@@ -181,14 +213,42 @@ class Execution:
     # -- writing ------------------------------------------------------------------
 
     def _write(self, op: Op, check: Callable[[Session], None] | None = None) -> None:
-        """Apply ``op`` to the catalog, or spool it if the catalog is unreachable.
+        """Apply ``op`` (after any deferred ones) to the catalog, or spool it if unreachable.
 
         Inside :meth:`_batched` the operation waits for the batch's single transaction.
         """
         if self._batch is not None:
             self._batch.append((op, check))
         else:
-            self._apply([(op, check)])
+            self._apply([*self._take_deferred(), (op, check)])
+
+    def _defer(self, op: Op) -> None:
+        """Hold ``op`` for the next transaction (at most ``DEFER_SECONDS``)."""
+        if self._batch is not None:
+            self._batch.append((op, None))
+            return
+        now = time.monotonic()
+        if not self._deferred:
+            self._deferred_since = now
+            _HOLDING.add(self)
+        self._deferred.append((op, None))
+        if now - self._deferred_since >= DEFER_SECONDS:
+            self.flush()
+
+    def _take_deferred(self) -> list[_Item]:
+        items, self._deferred = self._deferred, []
+        return items
+
+    def flush(self) -> None:
+        """Write held parameters, metrics and declared outputs now.
+
+        They also go out with the next status change, at exit, and at most
+        ``DEFER_SECONDS`` after they were logged (on the next write).
+
+        Example:
+            >>> exe.log_metrics({"loss": 0.4}); exe.flush()  # doctest: +SKIP
+        """
+        self._apply(self._take_deferred())
 
     @contextlib.contextmanager
     def _batched(self) -> Iterator[None]:
@@ -202,9 +262,9 @@ class Execution:
             batch = self._batch
         finally:
             self._batch = None
-        self._apply(batch)
+        self._apply([*self._take_deferred(), *batch])
 
-    def _apply(self, items: list[tuple[Op, Callable[[Session], None] | None]]) -> None:
+    def _apply(self, items: list[_Item]) -> None:
         if not items:
             return
         if not self._offline:
@@ -279,19 +339,20 @@ class Execution:
         self._write(ExecutionUpdated(execution_id=self.id, stop_time=orm.utcnow()))
 
     def record(self) -> ExecutionRecord:
-        """A fresh snapshot of this execution from the catalog."""
+        """A fresh snapshot of this execution from the catalog (held writes included)."""
+        self.flush()
         return self.catalog.get_execution(self.id)
 
     # -- parameters, metrics, results ---------------------------------------------
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Add or update parameters (secret-looking keys are redacted)."""
-        self._write(ExecutionUpdated(execution_id=self.id,
+        self._defer(ExecutionUpdated(execution_id=self.id,
                                      parameters=_clean_params(self.catalog, params)))
 
     def log_metrics(self, metrics: dict[str, Any]) -> None:
         """Add or update metrics (numbers, or anything JSON can hold)."""
-        self._write(ExecutionUpdated(execution_id=self.id, metrics=jsonable(metrics)))
+        self._defer(ExecutionUpdated(execution_id=self.id, metrics=jsonable(metrics)))
 
     def write_results(self, metrics: dict[str, Any]) -> Path:
         """Write ``results.json`` (step, timing, parameters, metrics) and record it.
@@ -417,9 +478,11 @@ class Execution:
             return ref
         edge = EdgeSpec(id=orm.new_id(), role="output", resource=ref.name, subpath=ref.subpath,
                         valid=False)
-        check = (lambda s: check_conflicts(self, s, ref)) if self.parent_id else None
-        self._write(EdgesAdded(execution_id=self.id, edges=[edge], at=orm.utcnow()),
-                    check=check)
+        op = EdgesAdded(execution_id=self.id, edges=[edge], at=orm.utcnow())
+        if self.parent_id:  # siblings may conflict: check now, so the error comes from here
+            self._write(op, check=lambda s: check_conflicts(self, s, ref))
+        else:
+            self._defer(op)
         self._outputs.append(edge)
         return ref
 
@@ -580,10 +643,7 @@ def _resolve_workflow(catalog: Catalog, workflow: str | WorkflowRecord | None,
     if not wf_name:
         raise ExecutionError("an execution needs a workflow or a name: "
                              "ExecutionConfig(workflow='train', ...)")
-    try:
-        return catalog.get_workflow(wf_name)
-    except NotFoundError:
-        return catalog.add_workflow(wf_name, WorkflowType.script)
+    return catalog.workflow_for_step(wf_name)
 
 
 def _offline_workflow(workflow: str | WorkflowRecord | None, name: str | None) -> WorkflowRecord:
@@ -625,3 +685,10 @@ def read_manifest(working_dir: Path) -> dict[str, Any]:
 def _sigterm_to_exit(signum: int, _frame: Any) -> None:
     # SystemExit unwinds the with-block, so the execution is recorded as aborted.
     raise SystemExit(128 + signum)
+
+
+@atexit.register
+def _flush_held_writes() -> None:
+    for exe in list(_HOLDING):
+        with contextlib.suppress(Exception):  # logged by _apply; exit must go on
+            exe.flush()

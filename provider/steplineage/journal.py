@@ -146,6 +146,21 @@ def ensure_agent(s: Session, name: str, kind: str) -> str:
     return agent_id
 
 
+def _locked_execution(s: Session, execution_id: str) -> orm.Execution | None:
+    """The execution row, locked for this transaction (queried once, then kept here).
+
+    The session's identity map holds rows weakly, so the rows are kept in
+    ``s.info`` for the transaction: later operations on them need no SELECT.
+    """
+    rows: dict[str, orm.Execution] = s.info.setdefault("steplineage_executions", {})
+    row = rows.get(execution_id)
+    if row is None:
+        row = s.get(orm.Execution, execution_id, with_for_update=True)
+        if row is not None:
+            rows[execution_id] = row
+    return row
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; the catalog stores UTC."""
     if value is None or value.tzinfo is not None:
@@ -163,7 +178,9 @@ def _apply_created(s: Session, op: ExecutionCreated) -> None:
     if parent and s.get(orm.Execution, parent) is None:
         raise NotFoundError(f"parent execution {parent!r} does not exist; create the parent "
                             "first")
-    s.add(orm.Execution(**op.execution, heartbeat_at=op.at, created_at=op.at))
+    row = orm.Execution(**op.execution, heartbeat_at=op.at, created_at=op.at)
+    s.add(row)
+    s.info.setdefault("steplineage_executions", {})[exe_id] = row  # ours: nobody else has it
     s.add(orm.StatusHistory(execution_id=exe_id, seq=0, status=Status.created.value,
                             message="created", at=op.at))
     if op.agent:
@@ -174,7 +191,7 @@ def _apply_created(s: Session, op: ExecutionCreated) -> None:
 
 
 def _apply_status(s: Session, op: StatusChanged, strict: bool) -> None:
-    row = s.get(orm.Execution, op.execution_id, with_for_update=True)
+    row = _locked_execution(s, op.execution_id)
     if row is None:
         raise NotFoundError(f"execution {op.execution_id} is not in the catalog")
     # Only a replay can meet its own row again; a live writer owns its sequence numbers.
@@ -210,7 +227,7 @@ def _apply_status(s: Session, op: StatusChanged, strict: bool) -> None:
 
 
 def _apply_updated(s: Session, op: ExecutionUpdated) -> None:
-    row = s.get(orm.Execution, op.execution_id)
+    row = _locked_execution(s, op.execution_id)
     if row is None:
         raise NotFoundError(f"execution {op.execution_id} is not in the catalog")
     if op.parameters:
@@ -226,7 +243,9 @@ def _apply_updated(s: Session, op: ExecutionUpdated) -> None:
                                     ).total_seconds()
 
 
-def _resource_id(s: Session, name: str, cache: dict[str, str]) -> str:
+def _resource_id(s: Session, name: str) -> str:
+    # Resource ids never change: look each name up once per transaction.
+    cache: dict[str, str] = s.info.setdefault("steplineage_resource_ids", {})
     if name not in cache:
         found = s.scalars(select(orm.Resource.id).where(orm.Resource.name == name)).first()
         if found is None:
@@ -236,11 +255,10 @@ def _resource_id(s: Session, name: str, cache: dict[str, str]) -> str:
     return cache[name]
 
 
-def _edge_row(s: Session, execution_id: str, spec: EdgeSpec, at: datetime,
-              resources: dict[str, str]) -> orm.LineageEdge:
+def _edge_row(s: Session, execution_id: str, spec: EdgeSpec, at: datetime) -> orm.LineageEdge:
     resource_id = version_id = None
     if spec.resource is not None:
-        resource_id = _resource_id(s, spec.resource, resources)
+        resource_id = _resource_id(s, spec.resource)
         if spec.hash is not None:
             version_id = get_or_create_version(s, resource_id, spec.subpath, spec.hash,
                                                spec.hash_kind, spec.length).id
@@ -253,17 +271,15 @@ def _edge_row(s: Session, execution_id: str, spec: EdgeSpec, at: datetime,
 
 
 def _apply_edges(s: Session, op: EdgesAdded, strict: bool) -> None:
-    resources: dict[str, str] = {}
     known = set() if strict else set(s.scalars(select(orm.LineageEdge.id).where(
         orm.LineageEdge.id.in_([e.id for e in op.edges]))))
     for spec in op.edges:
         if spec.id not in known:
-            s.add(_edge_row(s, op.execution_id, spec, op.at, resources))
+            s.add(_edge_row(s, op.execution_id, spec, op.at))
     s.flush()
 
 
 def _apply_outputs(s: Session, op: OutputsRegistered, strict: bool) -> None:
-    resources: dict[str, str] = {}
     for a in op.assets:
         asset = s.scalars(select(orm.Asset).where(
             orm.Asset.asset_table == a.asset_table, orm.Asset.sha256 == a.sha256,
@@ -280,7 +296,7 @@ def _apply_outputs(s: Session, op: OutputsRegistered, strict: bool) -> None:
                                   asset_id=asset.id, valid=True, created_at=op.status.at))
     for spec in op.outputs:
         edge = s.get(orm.LineageEdge, spec.id)
-        fresh = _edge_row(s, op.execution_id, spec, op.status.at, resources)
+        fresh = _edge_row(s, op.execution_id, spec, op.status.at)
         if edge is None:
             s.add(fresh)
         else:

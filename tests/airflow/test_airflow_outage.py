@@ -41,12 +41,12 @@ def test_dag_run_during_an_outage_is_spooled_and_replayed_once(
     try:
         # A first run while the catalog is up registers the DAG's resources on this host.
         day1 = datetime(2024, 3, 1, tzinfo=timezone.utc)
-        assert run_dag("steplineage_etl", logical_date=day1, run_after=day1).state == "success"
+        assert run_dag("sl_test_outage", logical_date=day1, run_after=day1).state == "success"
         before = _counts(direct)
 
         proxy.down()
         day2 = datetime(2024, 3, 2, tzinfo=timezone.utc)
-        dr = run_dag("steplineage_etl", logical_date=day2, run_after=day2)
+        dr = run_dag("sl_test_outage", logical_date=day2, run_after=day2)
         # The outage did not fail the pipeline, and nothing reached the catalog yet.
         assert dr.state == "success"
         assert _counts(direct) == before
@@ -58,18 +58,23 @@ def test_dag_run_during_an_outage_is_spooled_and_replayed_once(
         result = offline.flush_spool()
         assert result.failed == 0 and result.remaining == 0 and result.applied > 0
         # The outage's run arrived whole: parent, three tasks, statuses, edges and versions.
-        (run,) = [r for r in dag_runs(direct, "steplineage_etl")
+        (run,) = [r for r in dag_runs(direct, "sl_test_outage")
                   if r.parent.orchestrator.run_id == dr.run_id]
         assert run.parent.status is sl.Status.completed
-        assert sorted(c.name for c in run.children) == ["extract", "load", "transform"]
+        assert sorted(c.name for c in run.children) == ["produce", "refine"]
         for child in run.children:
             assert statuses(child) == DONE, child.name
-        extract, transform = run.only("extract"), run.only("transform")
-        (raw_out,) = edges(direct, extract, "output")
-        (raw_in,) = edges(direct, transform, "input")
-        raw = examples_dir / "etl" / "staging" / "raw_orders.csv"
-        assert raw_out.version_hash == raw_in.version_hash == sha256_of(raw)
-        assert raw_out.valid and extract.parameters["api_token"] == "***"
+        produce, refine = run.only("produce"), run.only("refine")
+        (raw_out,) = edges(direct, produce, "output")
+        (raw_in,) = edges(direct, refine, "input")
+        (clean_out,) = edges(direct, refine, "output")
+        outage = examples_dir / "tests" / "outage"
+        # The versions are those of this run's files (the first run wrote other content).
+        assert dr.run_id in (outage / "raw.txt").read_text()
+        assert raw_out.version_hash == raw_in.version_hash == sha256_of(outage / "raw.txt")
+        assert clean_out.version_hash == sha256_of(outage / "clean.txt")
+        assert raw_out.valid and clean_out.valid
+        assert produce.parameters["api_token"] == "***"
 
         # A second flush (or the next task's automatic one) writes nothing twice.
         after = _counts(direct)

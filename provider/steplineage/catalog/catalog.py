@@ -103,6 +103,7 @@ class Catalog(RegistryMixin):
         self._spool: Spool | None = None
         self._cache_written: dict[str, Any] = {}
         self._resources: tuple[float, list[ResourceRecord]] | None = None
+        self._workflows: dict[str, tuple[float, WorkflowRecord]] = {}
 
     def __repr__(self) -> str:
         return f"Catalog({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -210,6 +211,7 @@ class Catalog(RegistryMixin):
             '2'
         """
         rec = describe_workflow(name, workflow_type, url, version, description, source, active)
+        self._workflows.pop(name, None)
         with self.session() as s:
             row = s.get(orm.Workflow, rec.id)
             if row is None:
@@ -241,6 +243,29 @@ class Catalog(RegistryMixin):
                 raise NotFoundError(f"no workflow named {name!r}")
             for row in rows:
                 row.active = active
+        self._workflows.pop(name, None)
+
+    def workflow_for_step(self, name: str) -> WorkflowRecord:
+        """The newest workflow called ``name`` (a script workflow is added if none).
+
+        Every step looks its workflow up, so the answer is kept for
+        ``RESOURCE_CACHE_SECONDS``: a workflow switched off elsewhere skips
+        steps from then on, at most that much later.
+
+        Example:
+            >>> cat.workflow_for_step("etl").workflow_type  # doctest: +SKIP
+            'script'
+        """
+        now = time.monotonic()
+        hit = self._workflows.get(name)
+        if hit is not None and now - hit[0] < RESOURCE_CACHE_SECONDS:
+            return hit[1]
+        try:
+            wf = self.get_workflow(name)
+        except NotFoundError:
+            wf = self.add_workflow(name, WorkflowType.script)
+        self._workflows[name] = (now, wf)
+        return wf
 
     # -- resources ----------------------------------------------------------------
 

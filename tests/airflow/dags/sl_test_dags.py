@@ -122,3 +122,26 @@ sl_test_retry()
 sl_test_down()
 sl_test_skips()
 sl_test_generic()
+
+
+OUTAGE = DATA / "outage"
+
+
+@dag(schedule=None, start_date=START, catchup=False)
+def sl_test_outage() -> None:
+    """Two tracked steps linked through a file (the tests take the catalog away meanwhile)."""
+    raw, clean = OUTAGE / "raw.txt", OUTAGE / "clean.txt"
+
+    @task.steplineage(outputs=[str(raw)])
+    def produce(api_token: str, run_id=None) -> None:
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        raw.write_text(f"rows of {run_id}\n")
+
+    @task.steplineage(inputs=[str(raw)], outputs=[str(clean)])
+    def refine() -> None:
+        clean.write_text(raw.read_text().upper())
+
+    produce(api_token="s3cr3t-token") >> refine()
+
+
+sl_test_outage()
