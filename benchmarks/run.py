@@ -333,10 +333,15 @@ def profile(name: str) -> int:
         if not link.exists():
             link.symlink_to(found[0])
         env["PYTHONPATH"] = str(shim) + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [python, "-m", "pyinstrument", "-r", "html", "-o", str(out),
+    session = out.with_suffix(".pyisession")
+    cmd = [python, "-m", "pyinstrument", "-r", "pyisession", "-o", str(session),
            str(HERE / bench.script), *bench.quick]
     code = subprocess.run(cmd, cwd=ROOT, env=env).returncode
-    print(f"profile written: {out}")
+    load = [python, "-m", "pyinstrument", "--load", str(session)]
+    subprocess.run([*load, "-r", "html", "-o", str(out)], cwd=ROOT, env=env, check=True)
+    subprocess.run([*load, "-r", "text", "--unicode", "-o", str(out.with_suffix(".txt"))],
+                   cwd=ROOT, env=env, check=True)
+    print(f"profile written: {out} (and .txt)")
     return code
 
 
