@@ -194,3 +194,27 @@ def test_stale_within_some_executions(p: Steps) -> None:
     assert {s.name for s in p.cat.lineage.stale()} == {"s1", "other"}
     assert [s.name for s in p.cat.lineage.stale(within=[p.ids["s1"]])] == ["s1"]
     assert p.cat.lineage.stale(within=[]) == []
+
+
+def test_stale_ids_in_a_graph_match_the_catalog_wide_answer(p: Steps) -> None:
+    """The web app's in-memory highlighting marks what stale() marks, on the graph shown."""
+    from steplineage.export import stale_node_ids
+    from steplineage.lineage.impact import stale_ids_in_graph
+
+    p.step("load", [], ["a"])
+    p.step("s1", ["a"], ["b"])
+    old_s2 = p.step("s2", ["b"], ["c"])
+    p.step("s3", ["c"], ["d"])
+    p.step("s2", ["b"], ["c"])  # a later run of s2: the first one is not re-run
+    p.step("load", [], ["a"])  # the source moves on: s1 and what follows are stale
+    for graph in (p.cat.lineage.upstream(p.v("d"), depth=None),
+                  p.cat.lineage.downstream(p.v("b"), depth=None)):
+        on_graph = {n.id for n in graph.nodes}
+        within = [n.catalog_id for n in graph.of_kind("execution")]
+        expected = stale_node_ids(p.cat.lineage.stale(within=within)) & on_graph
+        assert stale_ids_in_graph(p.cat, graph) == expected
+    marked = stale_ids_in_graph(p.cat, p.cat.lineage.upstream(p.v("d"), depth=None))
+    labels = {n.id: n.label for n in p.cat.lineage.upstream(p.v("d"), depth=None).nodes}
+    assert {labels[n] for n in marked if n.startswith("execution:")} == {"s1", "s3"}
+    assert f"execution:{old_s2}" not in marked
+    assert {"db:b", "db:c", "db:d"} <= {labels[n] for n in marked}

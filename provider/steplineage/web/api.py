@@ -104,13 +104,11 @@ def summarize(record: Any) -> ExecutionSummary:
 
 def graph_response(cat: "Catalog", viewer: Viewer, graph: Any, with_stale: bool) -> GraphResponse:
     """Redact, add stale ids, and shape a graph for the renderer."""
-    from steplineage.export import stale_node_ids
+    from steplineage.lineage.impact import stale_ids_in_graph
 
     graph, hidden = data.redact(graph, viewer)
-    # Stale roots that matter here are the graph's own executions: far cheaper than the
-    # whole catalog, and their re-run chains still mark everything they reach.
-    stale = stale_node_ids(cat.lineage.stale(
-        within=[n.catalog_id for n in graph.of_kind("execution")])) if with_stale else set()
+    # Stale roots among the graph's own executions, spread along the graph's edges.
+    stale = stale_ids_in_graph(cat, graph) if with_stale else set()
     return GraphResponse(**graph_payload(graph, stale), hidden=hidden)
 
 
