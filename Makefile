@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Real services the tests use when CI=true (see tests/conftest.py).
 export STEPLINEAGE_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test venv constraints clean chromium docs bench bench-quick bench-venv bench-constraints
+.PHONY: demo test venv constraints clean chromium compose docs bench bench-quick bench-venv bench-constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/steplineage demo
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium compose
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 # The documentation site, into site/; --strict turns every warning into a failure
@@ -33,6 +33,13 @@ docs: $(STAMP)
 chromium:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+
+# `docker compose config` checks docker/compose.yaml; the client here has no compose plugin,
+# so CI (root) gets Debian's docker-compose when neither is present.
+compose:
+	@if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null && \
+		[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose; fi
 
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 constraints: $(STAMP)

@@ -76,7 +76,7 @@ def clean_text(text: str) -> str:
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` converted to what JSON (and every catalog database) can hold.
+    r"""``value`` converted to what JSON (and every catalog database) can hold.
 
     Unknown objects become their repr; NaN and infinities become strings;
     NUL characters become U+FFFD.

@@ -15,14 +15,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "provider" / "steplineage"
 EXCLUDED = ("airflow", "prefect", "web", "catalog/migrations")
-# Docstring examples known to be wrong, reported to their owners; strict xfail so
-# the mark must go once the docstring is fixed.
-KNOWN_BROKEN = {
-    "steplineage.redaction": "the docstring is not raw, so its '\\x00' example holds a real "
-                             "NUL byte, which doctest cannot compile",
-}
-
-
 def _modules() -> list[pytest.param]:
     params = []
     for path in sorted(PACKAGE.rglob("*.py")):
@@ -33,9 +25,7 @@ def _modules() -> list[pytest.param]:
         if parts[-1] == "__init__":
             parts.pop()
         name = ".".join(parts)
-        marks = [pytest.mark.xfail(reason=KNOWN_BROKEN[name], strict=True)] \
-            if name in KNOWN_BROKEN else []
-        params.append(pytest.param(name, id=name, marks=marks))
+        params.append(pytest.param(name, id=name))
     return params
 
 
