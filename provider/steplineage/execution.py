@@ -599,6 +599,10 @@ class Execution:
         if exc is not None:
             self._finish_with_error(exc, "step raised")
             return
+        if self.status in FINAL_STATUSES:  # the step ended itself, e.g. skipped
+            self._stop_heartbeat()
+            self.flush()
+            return
         if self.config.upload == "auto":
             self._upload(clean_folder=True, stop=True)
         else:

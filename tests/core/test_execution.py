@@ -259,3 +259,56 @@ def test_retried_create_with_same_id_is_idempotent(setup: sl.Catalog) -> None:
     assert len(setup.list_executions()) == 1
     history = setup.get_execution(first.id).history
     assert [h.status.value for h in history] == ["created", "initializing"]
+
+
+def test_a_step_that_skips_itself_inside_the_block_stays_skipped(setup: sl.Catalog) -> None:
+    with setup.create_execution(sl.ExecutionConfig(workflow="train")) as exe:
+        exe.log_metrics({"rows": 0})
+        exe.update_status(sl.Status.skipped, "nothing new today")
+    rec = setup.get_execution(exe.id)
+    assert rec.status is sl.Status.skipped and rec.status_message == "nothing new today"
+    assert rec.metrics == {"rows": 0}
+
+
+def test_held_metrics_go_out_with_the_next_status_change_or_flush(setup: sl.Catalog) -> None:
+    with setup.create_execution(sl.ExecutionConfig(workflow="train")) as exe:
+        exe.log_metrics({"loss": 0.9})
+        exe.log_params({"lr": 0.1})
+        exe.update_status(sl.Status.running, "epoch 1")
+        # Another reader sees what was logged before the status change.
+        seen = setup.get_execution(exe.id)
+        assert seen.metrics == {"loss": 0.9} and seen.parameters == {"lr": 0.1}
+        exe.log_metrics({"loss": 0.5})
+        exe.flush()
+        assert setup.get_execution(exe.id).metrics == {"loss": 0.5}
+        exe.log_metrics({"acc": 0.7})
+        assert exe.record().metrics == {"loss": 0.5, "acc": 0.7}  # record() includes held ones
+
+
+def test_held_writes_reach_the_catalog_when_the_process_exits(tmp_path: Path) -> None:
+    """A script that logs metrics and ends without closing its execution loses nothing."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    script = (
+        "import steplineage as sl\n"
+        f"cat = sl.Catalog(home={str(home)!r})\n"
+        "exe = cat.create_execution(sl.ExecutionConfig(workflow='nb'))\n"
+        "exe.execution_start()\n"
+        "exe.log_metrics({'cells': 12})\n"
+        "print(exe.id)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120)
+    rec = sl.Catalog(home=home).get_execution(out.stdout.strip())
+    assert rec.metrics == {"cells": 12}
+
+
+def test_writes_are_held_no_longer_than_defer_seconds(setup: sl.Catalog,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import steplineage.execution as execution
+
+    monkeypatch.setattr(execution, "DEFER_SECONDS", 0.0)  # every hold has expired at once
+    with setup.create_execution(sl.ExecutionConfig(workflow="train")) as exe:
+        exe.log_metrics({"loss": 0.9})
+        assert setup.get_execution(exe.id).metrics == {"loss": 0.9}
