@@ -98,11 +98,18 @@ class HashCache:
         if self._conn is None:
             return
         with self._lock:
-            self._conn.execute("DELETE FROM digests WHERE path=?", (str(path),))
-            self._conn.execute(
-                "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?)",
-                (str(path), st.st_size, st.st_mtime_ns, st.st_ino, digest.sha256, digest.md5),
-            )
+            # One transaction (one WAL commit): the old identity goes, the new one comes.
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.execute("DELETE FROM digests WHERE path=?", (str(path),))
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?)",
+                    (str(path), st.st_size, st.st_mtime_ns, st.st_ino, digest.sha256,
+                     digest.md5))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close the cache file."""
@@ -112,10 +119,14 @@ class HashCache:
 
 
 _NO_CACHE = HashCache(None)
+# Hashing a file this small is cheaper than a cache lookup and store.
+CACHE_MIN_BYTES = 256 * 1024
 
 
 def _hash_file(path: Path, cache: HashCache) -> Digest:
     st = path.stat()
+    if st.st_size < CACHE_MIN_BYTES:
+        cache = _NO_CACHE
     cached = cache.lookup(path, st)
     if cached is not None:
         return cached

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from steplineage.catalog import orm
@@ -138,11 +139,26 @@ def parse_op(data: str | bytes) -> Op:
     return _OP_ADAPTER.validate_json(data)
 
 
+# Per catalog database: resource ids and agents known to be committed there. Neither is
+# ever deleted, so a step need not look them up again.
+_KNOWN: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_RESOURCE_IDS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _known(s: Session) -> set[str]:
+    return _KNOWN.setdefault(s.get_bind(), set())
+
+
 def ensure_agent(s: Session, name: str, kind: str) -> str:
     """The id of the agent called ``name``, created (race-safely) if new."""
     agent_id = str(uuid.uuid5(_AGENT_NAMESPACE, name))
+    known = _known(s)
+    if agent_id in known:
+        return agent_id
     if s.get(orm.Agent, agent_id) is None:
         insert_or_lose_race(s, orm.Agent(id=agent_id, name=name, kind=kind))
+    # Remembered once committed: a rolled-back insert must not be taken for a row.
+    s.info.setdefault("steplineage_on_commit", []).append(lambda: known.add(agent_id))
     return agent_id
 
 
@@ -243,11 +259,14 @@ def _apply_updated(s: Session, op: ExecutionUpdated) -> None:
                                     ).total_seconds()
 
 
+_RESOURCE_ID_BY_NAME = select(orm.Resource.id).where(orm.Resource.name == bindparam("name"))
+
+
 def _resource_id(s: Session, name: str) -> str:
-    # Resource ids never change: look each name up once per transaction.
-    cache: dict[str, str] = s.info.setdefault("steplineage_resource_ids", {})
+    # Resource ids never change and resources are registered in their own transactions.
+    cache = _RESOURCE_IDS.setdefault(s.get_bind(), {})
     if name not in cache:
-        found = s.scalars(select(orm.Resource.id).where(orm.Resource.name == name)).first()
+        found = s.scalars(_RESOURCE_ID_BY_NAME, {"name": name}).first()
         if found is None:
             raise UnknownResourceError(f"unknown resource {name!r}: register it with "
                                        f"cat.add_resource({name!r}, uri=..., role=...)")
@@ -273,9 +292,11 @@ def _edge_row(s: Session, execution_id: str, spec: EdgeSpec, at: datetime) -> or
 def _apply_edges(s: Session, op: EdgesAdded, strict: bool) -> None:
     known = set() if strict else set(s.scalars(select(orm.LineageEdge.id).where(
         orm.LineageEdge.id.in_([e.id for e in op.edges]))))
+    added = s.info.setdefault("steplineage_edges", {})  # kept: the identity map is weak
     for spec in op.edges:
         if spec.id not in known:
-            s.add(_edge_row(s, op.execution_id, spec, op.at))
+            added[spec.id] = row = _edge_row(s, op.execution_id, spec, op.at)
+            s.add(row)
     s.flush()
 
 
@@ -294,8 +315,9 @@ def _apply_outputs(s: Session, op: OutputsRegistered, strict: bool) -> None:
         if s.get(orm.LineageEdge, a.edge_id) is None:
             s.add(orm.LineageEdge(id=a.edge_id, execution_id=op.execution_id, role="output",
                                   asset_id=asset.id, valid=True, created_at=op.status.at))
+    added = s.info.get("steplineage_edges", {})
     for spec in op.outputs:
-        edge = s.get(orm.LineageEdge, spec.id)
+        edge = added.get(spec.id) or s.get(orm.LineageEdge, spec.id)
         fresh = _edge_row(s, op.execution_id, spec, op.status.at)
         if edge is None:
             s.add(fresh)

@@ -10,9 +10,9 @@ readers and writers of the same table still meet in the lineage graph.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,8 +23,8 @@ from steplineage.models import ResourceRef
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
 
-__all__ = ["current_version", "get_or_create_version", "insert_or_lose_race", "local_digest",
-           "placeholder_hash"]
+__all__ = ["current_version", "get_or_create_version", "insert_or_lose_race",
+           "insert_versions_skipping_existing", "local_digest", "placeholder_hash"]
 
 
 def placeholder_hash(ref: ResourceRef, tag: str) -> str:
@@ -32,19 +32,42 @@ def placeholder_hash(ref: ResourceRef, tag: str) -> str:
     return "placeholder:" + hashlib.sha256(f"{ref}\0{tag}".encode()).hexdigest()[:16]
 
 
+_VERSION_BY_KEY = select(orm.Version).where(orm.Version.resource_id == bindparam("resource_id"),
+                                            orm.Version.subpath == bindparam("subpath"),
+                                            orm.Version.hash == bindparam("hash"))
+
+
 def get_or_create_version(session: Session, resource_id: str, subpath: str | None, hash_: str,
                           kind: str, length: int | None) -> orm.Version:
     """The version row for (ref, hash), created if new."""
     sub = subpath or ""
-    query = select(orm.Version).where(orm.Version.resource_id == resource_id,
-                                      orm.Version.subpath == sub, orm.Version.hash == hash_)
-    row = session.scalars(query).first()
+    key = {"resource_id": resource_id, "subpath": sub, "hash": hash_}
+    row = session.scalars(_VERSION_BY_KEY, key).first()
     if row is None:
-        row = orm.Version(id=orm.new_id(), resource_id=resource_id, subpath=sub, hash=hash_,
-                          kind=kind, length=length)
-        if not insert_or_lose_race(session, row):
-            row = session.scalars(query).one()
+        # A concurrent writer may add the same version now: its row then wins, ours is dropped.
+        session.execute(insert_versions_skipping_existing(session),
+                        [{"id": orm.new_id(), "resource_id": resource_id, "subpath": sub,
+                          "hash": hash_, "kind": kind, "length": length,
+                          "created_at": orm.utcnow()}])
+        row = session.scalars(_VERSION_BY_KEY, key).one()
     return row
+
+
+def insert_versions_skipping_existing(session: Session) -> Any:
+    """INSERT INTO versions that leaves rows already there (same ref and hash) alone.
+
+    One statement instead of a savepoint around an insert that may lose a race.
+    """
+    table = orm.Version.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # other databases: a plain insert (a concurrent duplicate fails the transaction)
+        return insert(table)
+    return dialect_insert(table).on_conflict_do_nothing(
+        index_elements=["resource_id", "subpath", "hash"])
 
 
 def insert_or_lose_race(session: Session, row: object) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import steplineage as sl
-from steplineage.hashing import HashCache, hash_path
+from steplineage.hashing import CACHE_MIN_BYTES, HashCache, hash_path
 from steplineage.objectstore import ObjectStore
 
 
@@ -47,16 +47,28 @@ def test_directory_merkle_hash_sees_renames_and_changes(tmp_path: Path) -> None:
 def test_cache_skips_rehashing_unchanged_files(tmp_path: Path) -> None:
     cache = HashCache(tmp_path / "cache.db")
     p = tmp_path / "data.bin"
-    p.write_bytes(b"original")
+    big = CACHE_MIN_BYTES  # smaller files are hashed every time (cheaper than the cache)
+    p.write_bytes(b"o" * big)
     st = p.stat()
     first = hash_path(p, cache)
     # Same size and mtime, different bytes: only a cache hit returns the old digest.
-    p.write_bytes(b"ORIGINAL")
+    p.write_bytes(b"O" * big)
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert hash_path(p, cache) == first
     assert hash_path(p) != first  # without the cache the change is seen
-    p.write_bytes(b"changed and longer")
-    assert hash_path(p, cache).sha256 == hashlib.sha256(b"changed and longer").hexdigest()
+    p.write_bytes(b"changed and longer" * big)
+    assert hash_path(p, cache).sha256 == hashlib.sha256(b"changed and longer" * big).hexdigest()
+
+
+def test_small_files_are_always_hashed_afresh(tmp_path: Path) -> None:
+    cache = HashCache(tmp_path / "cache.db")
+    p = tmp_path / "small.txt"
+    p.write_bytes(b"original")
+    st = p.stat()
+    hash_path(p, cache)
+    p.write_bytes(b"ORIGINAL")
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert hash_path(p, cache).sha256 == hashlib.sha256(b"ORIGINAL").hexdigest()
 
 
 def test_object_store_is_content_addressed_and_verifies(tmp_path: Path) -> None:

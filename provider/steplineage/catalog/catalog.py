@@ -116,8 +116,11 @@ class Catalog(RegistryMixin):
         if not self._schema_checked:
             engines.check_schema(self.engine)
             self._schema_checked = True
-        with self._sessions() as session, session.begin():
-            yield session
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+            for remember in session.info.get("steplineage_on_commit", ()):
+                remember()
 
     @property
     def object_store(self) -> ObjectStore:

@@ -18,6 +18,7 @@ from steplineage.errors import ModelRunValidationError, NotFoundError
 from steplineage.registry.model_runs import (BatchResult, ModelRunInfo, ModelRunRecord,
                                              ModelRunRevision)
 from steplineage.registry.resolve import Plan, Resolver, VersionKey, _chunks
+from steplineage.versions import insert_versions_skipping_existing
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
@@ -68,7 +69,7 @@ def _version_ids(s: Session, keys: set[VersionKey], new: set[VersionKey]
     content = _existing_versions(s, shared)  # a hash under the other kind is the same version
     missing = sorted({k for k in shared if k[:3] not in content})
     if missing:
-        s.connection().execute(_insert_skipping_existing(s), _version_rows(missing))
+        s.connection().execute(insert_versions_skipping_existing(s), _version_rows(missing))
         content.update(_existing_versions(s, set(missing)))
     fresh_rows = _version_rows(sorted(new))
     if fresh_rows:
@@ -76,20 +77,6 @@ def _version_ids(s: Session, keys: set[VersionKey], new: set[VersionKey]
         content.update({(r["resource_id"], r["subpath"], r["hash"]): r["id"]
                         for r in fresh_rows})
     return {k: content[k[:3]] for k in keys}
-
-
-def _insert_skipping_existing(s: Session) -> Any:
-    """INSERT INTO versions that leaves rows already there (same ref and hash) alone."""
-    table = orm.Version.__table__
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # other databases: a plain insert (a concurrent duplicate fails the batch)
-        return insert(table)
-    return dialect_insert(table).on_conflict_do_nothing(
-        index_elements=["resource_id", "subpath", "hash"])
 
 
 def _insert(s: Session, table: type[orm.Base], rows: list[dict[str, Any]]) -> None:
