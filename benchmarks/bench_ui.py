@@ -37,7 +37,8 @@ from common import Row, emit  # noqa: E402
 def build(home: Path, nodes: int, width: int = 25) -> str:
     """Record ``nodes // 2`` steps in layers ``width`` wide (each step reads two outputs
     of the layer before and writes one), then a report reading the last layer; returns
-    the report's node id, whose upstream lineage has ~``nodes`` nodes."""
+    the report's node id, whose upstream lineage has ~``nodes`` nodes; one source is
+    rewritten last, so most of that lineage is stale."""
     cat = sl.Catalog(home=home)
     cat.add_resource("wh", uri="postgresql://warehouse/bench", role="intermediate-data")
     layers = max(1, (nodes // 2) // width)
@@ -55,6 +56,11 @@ def build(home: Path, nodes: int, width: int = 25) -> str:
         previous = current
     with cat.create_execution(sl.ExecutionConfig(workflow="report", name="report",
                                                  inputs=previous)) as exe:
+        pass
+    # Then a source moves on: the first layer's readers of raw_000 and nearly everything
+    # after them are stale, the worst case for stale highlighting.
+    with cat.create_execution(sl.ExecutionConfig(workflow="refresh", name="refresh",
+                                                 outputs=[sl.ResourceRef("wh", "raw_000")])):
         pass
     cat.close()
     return f"execution:{exe.id}"
