@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from steplineage.openlineage.facets import load_schema, schema_files
+from ui_server import VENV_BIN, running_ui  # noqa: F401 - VENV_BIN is used by the tests
 
 SPEC = Path(__file__).parent / "spec"
 CORE_URIS = ("https://openlineage.io/spec/2-0-0/OpenLineage.json",
@@ -134,45 +138,12 @@ def new_run() -> str:
 
 # -- servers ---------------------------------------------------------------------------
 
-import re  # noqa: E402 - grouped with the server helpers that need them
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-
-VENV_BIN = Path(sys.executable).parent
-
 
 @contextmanager
 def steplineage_ui(log: Path, port: int, token: str, *catalog_args: str) -> Iterator[str]:
     """``steplineage ui`` in a subprocess on ``port``; yields its base URL; stopped by pid."""
-    out = log.open("w")
-    proc = subprocess.Popen([str(VENV_BIN / "steplineage"), "ui", "--port", str(port),
-                             "--token", token, *catalog_args],
-                            stdout=out, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    base = None
-    while base is None and time.monotonic() < deadline:
-        found = re.search(r"open (http://\S+?)/login", log.read_text())
-        if found:
-            base = found.group(1)
-        elif proc.poll() is not None:
-            break
-        else:
-            time.sleep(0.2)  # polling the log with a deadline, not waiting out a race
-    try:
-        if base is None:
-            raise AssertionError(f"steplineage ui did not start:\n{log.read_text()}")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        out.close()
+    with running_ui(log, "--port", str(port), "--token", token, *catalog_args) as url:
+        yield url.split("/login")[0]
 
 
 class Recorder(ThreadingHTTPServer):

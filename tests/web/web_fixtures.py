@@ -16,12 +16,10 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ import pytest
 
 
 import steplineage as sl
+from ui_server import running_ui
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -141,7 +140,6 @@ def build_known_catalog(home: Path) -> Known:
 class UiServer:
     """A running ``steplineage ui``; ``url`` is what it printed (with the token)."""
 
-    proc: subprocess.Popen[str]
     url: str
     base: str
 
@@ -164,33 +162,9 @@ def known_catalog(known: Known) -> Iterator[sl.Catalog]:
 def ui_server(known: Known, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     """``steplineage ui --port 0 --token ...`` over the known catalog, stopped by pid."""
     log = tmp_path_factory.mktemp("ui") / "ui.log"
-    out = log.open("w")
-    proc = subprocess.Popen([str(VENV_BIN / "steplineage"), "ui", "--port", "0", "--token",
-                             "web-test-token", "--home", str(known.home / "sl")],
-                            stdout=out, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    url = None
-    while url is None and time.monotonic() < deadline:
-        found = re.search(r"open (http://\S+)", log.read_text())
-        if found:
-            url = found.group(1)
-        elif proc.poll() is not None:
-            break
-        else:
-            time.sleep(0.2)  # polling the log with a deadline, not waiting out a race
-    if url is None:
-        proc.kill()
-        pytest.fail(f"steplineage ui did not start:\n{log.read_text()}")
-    try:
-        yield UiServer(proc, url, url.split("/login")[0])
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        out.close()
+    with running_ui(log, "--port", "0", "--token", "web-test-token",
+                    "--home", str(known.home / "sl")) as url:
+        yield UiServer(url, url.split("/login")[0])
 
 
 def expect(locator: Any) -> Any:
