@@ -158,7 +158,6 @@ def _changes(before: Any, after: Any) -> list[str]:
     old, new = _flat(before), _flat(after)
     return [f"{k}: {old.get(k, '(none)')} -> {new.get(k, '(none)')}"
             for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
-    return table
 
 
 # -- CSV ---------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session
 from steplineage.catalog import orm
 from steplineage.catalog.engine import is_unreachable
 from steplineage.errors import (AssetPathError, ExecutionError,
-                                NotFoundError, StagingError, StatusTransitionError,
+                                StagingError, StatusTransitionError,
                                 TrackingError)
 from steplineage.heartbeat import HEARTBEATS, maybe_reap
 from steplineage.journal import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import typer
 
-import steplineage
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "docs" / "hooks" / "reference.py"
