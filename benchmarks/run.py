@@ -14,7 +14,7 @@ meaningless). ``--profile NAME`` writes a pyinstrument profile of one
 benchmark under .bench-cache/ instead of measuring.
 
 Usage:
-    .venv/bin/python benchmarks/run.py [--quick | --tiny] [--only tracking,lineage]
+    .venv/bin/python benchmarks/run.py [--quick | --tiny] [--only tracking,lineage --output -]
     .venv/bin/python benchmarks/run.py --profile tracking
 """
 
@@ -59,11 +59,11 @@ BENCHES = [
           ("--steps", "200", "--rounds", "5"), ("--steps", "50", "--rounds", "2", "--warmup", "3"),
           ("--steps", "3", "--rounds", "1", "--warmup", "1"), comparators_venv=True),
     Bench("airflow", "bench_orchestrators.py", "2. Airflow: 50-task DAG, dag.test()",
-          ("airflow", "--tasks", "50", "--rounds", "3"), ("airflow", "--tasks", "10",
+          ("airflow", "--tasks", "50", "--rounds", "5"), ("airflow", "--tasks", "10",
                                                            "--rounds", "1"),
           ("airflow", "--tasks", "2", "--rounds", "1")),
     Bench("prefect", "bench_orchestrators.py", "2. Prefect: 50-task flow",
-          ("prefect", "--tasks", "50", "--rounds", "3"), ("prefect", "--tasks", "10",
+          ("prefect", "--tasks", "50", "--rounds", "5"), ("prefect", "--tasks", "10",
                                                            "--rounds", "1"),
           ("prefect", "--tasks", "2", "--rounds", "1")),
     Bench("lineage", "bench_lineage.py", "3. Lineage queries at scale",
@@ -355,8 +355,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the tracking comparison in this interpreter, without the "
                              "comparators that need .venv-bench")
     parser.add_argument("--profile", metavar="NAME", help="pyinstrument profile of one benchmark")
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md",
-                        help="where to write the report ('-' for nowhere)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="where to write the report ('-' for nowhere); default "
+                             "docs/performance.md, or nowhere with --only (a partial run must "
+                             "not replace the whole page)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     global USE_BENCH_VENV
@@ -379,9 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_rows, took[bench.name] = run_bench(bench, mode_name, log_dir)
         rows += bench_rows
     print_table(rows, f"steplineage benchmarks ({mode_name}, {started:%Y-%m-%d %H:%M} UTC)")
-    if str(args.output) != "-":
-        write_markdown(args.output, rows, mode_name, took, started)
-        print(f"wrote {args.output}")
+    output = args.output or (None if args.only else ROOT / "docs" / "performance.md")
+    if output is not None and str(output) != "-":
+        write_markdown(output, rows, mode_name, took, started)
+        print(f"wrote {output}")
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
     return 0
