@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from steplineage.catalog import engine as engines
 from steplineage.catalog import orm
@@ -589,8 +589,9 @@ class Catalog(RegistryMixin):
         limit: int | None = 100,
     ) -> list[ExecutionRecord]:
         """Executions, newest first, filtered by workflow name, status, parent or DAG."""
-        query = select(orm.Execution).order_by(orm.Execution.created_at.desc(),
-                                               orm.Execution.id)
+        # Histories in one more query for the whole page, not one per execution.
+        query = select(orm.Execution).options(selectinload(orm.Execution.history)).order_by(
+            orm.Execution.created_at.desc(), orm.Execution.id)
         if workflow is not None:
             query = query.join(orm.Workflow).where(orm.Workflow.name == workflow)
         if status is not None:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy.orm import selectinload
 
 from steplineage.catalog import orm
 from steplineage.catalog.records import asset_record, execution_record, workflow_record
@@ -128,6 +129,7 @@ def list_executions(cat: Catalog, viewer: Viewer, f: ExecutionFilter, limit: int
     with cat.session() as s:
         total = s.scalar(select(func.count()).select_from(orm.Execution).where(*clauses)) or 0
         rows = s.scalars(select(orm.Execution).where(*clauses)
+                         .options(selectinload(orm.Execution.history))
                          .order_by(orm.Execution.created_at.desc(), orm.Execution.id)
                          .limit(limit).offset(offset))
         return ExecutionPage(total=total, items=[execution_record(r) for r in rows])
