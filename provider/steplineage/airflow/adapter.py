@@ -243,6 +243,7 @@ class TaskTracker:
         self._force_strict = force_strict
         self._strict: bool | None = None
         self._catalog: Catalog | None = None
+        self._resolved: Settings | None = None
 
     # -- the one way to the catalog -------------------------------------------------
 
@@ -282,7 +283,9 @@ class TaskTracker:
     def _settings(self) -> Settings:
         from steplineage.airflow.hooks import SteplineageHook
 
-        return SteplineageHook(self.spec.conn_id).get_settings()
+        if self._resolved is None:
+            self._resolved = SteplineageHook(self.spec.conn_id).get_settings()
+        return self._resolved
 
     def catalog(self) -> Catalog:
         """The catalog for this task's connection (raises when it cannot be opened).
