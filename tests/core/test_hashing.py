@@ -108,3 +108,18 @@ def test_upload_refuses_a_file_that_changed_since_hashing(tmp_path: Path) -> Non
     with pytest.raises(sl.ChecksumMismatchError):
         store.put_file(src, expected=digest)
     assert not any(p.is_file() for p in (tmp_path / "objects").rglob("*"))
+
+
+def test_large_file_digest_and_copy_match_hashlib(tmp_path: Path) -> None:
+    """Files of several chunks hash md5 in a second thread; the digests must not change."""
+    import io
+
+    from steplineage.hashing import CHUNK_SIZE, copy_and_hash
+
+    data = os.urandom(3 * CHUNK_SIZE + 17)
+    copy, seen = io.BytesIO(), []
+    digest = copy_and_hash(io.BytesIO(data), copy, seen.append)
+    assert digest.sha256 == hashlib.sha256(data).hexdigest()
+    assert digest.md5 == hashlib.md5(data).hexdigest()
+    assert digest.length == len(data) == sum(seen)
+    assert copy.getvalue() == data
