@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import enum
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,7 +52,8 @@ app.add_typer(csv_app, name="csv")
 app.add_typer(pipeline_app, name="pipeline")
 app.command("health")(health)
 
-console = Console()
+# Piped or under make, rich would fall back to 80 columns and fold every table cell.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
 
 UrlOption = Annotated[Optional[str], typer.Option(
     "--url", help="Catalog SQLAlchemy URL (default: STEPLINEAGE_CATALOG_URL or the embedded "

@@ -113,6 +113,8 @@ def run_demo(console: Console, home: Path | None = None, workdir: Path | None = 
     console.print(executions_table(records, title="Executions of this run"))
     console.print(edges_table(edges, names, assets))
     console.print(execution_panel(cat, evaluate.id))
-    console.print(f"prepare: {prepared.metrics}; results: {results_path}")
+    counts = ", ".join(f"{k}={v}" for k, v in
+                       prepared.metrics.model_dump(exclude_none=True).items())
+    console.print(f"prepare returned ETLMetrics({counts}); evaluate wrote {results_path}")
     cat.close()
     return pipeline.id

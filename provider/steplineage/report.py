@@ -40,7 +40,8 @@ def executions_table(records: Sequence[ExecutionRecord], title: str = "Execution
     """One row per execution: id, name, status, duration, parent, metrics."""
     table = Table(title=title)
     for column in ("id", "name", "status", "duration", "parent", "message", "metrics"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold",
+                         no_wrap=column in ("id", "status", "duration", "parent"))
     for r in records:
         duration = f"{r.duration_seconds:.3f}s" if r.duration_seconds is not None else ""
         metrics = ", ".join(f"{k}={v}" for k, v in sorted(r.metrics.items()))
