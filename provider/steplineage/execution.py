@@ -286,7 +286,7 @@ class Execution:
             self.catalog.spool.append(self.catalog.spool_key, op)
         self._announce(items)
 
-    def _announce(self, items: list[tuple[Op, Callable[[Session], None] | None]]) -> None:
+    def _announce(self, items: list[_Item]) -> None:
         # OpenLineage export is off by default; when on it only appends to a local outbox.
         if self.catalog.settings.openlineage:
             from steplineage.openlineage.emitter import enqueue

@@ -141,18 +141,14 @@ def parse_op(data: str | bytes) -> Op:
 
 # Per catalog database: resource ids and agents known to be committed there. Neither is
 # ever deleted, so a step need not look them up again.
-_KNOWN: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_AGENTS: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 _RESOURCE_IDS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
-
-
-def _known(s: Session) -> set[str]:
-    return _KNOWN.setdefault(s.get_bind(), set())
 
 
 def ensure_agent(s: Session, name: str, kind: str) -> str:
     """The id of the agent called ``name``, created (race-safely) if new."""
     agent_id = str(uuid.uuid5(_AGENT_NAMESPACE, name))
-    known = _known(s)
+    known = _AGENTS.setdefault(s.get_bind(), set())
     if agent_id in known:
         return agent_id
     if s.get(orm.Agent, agent_id) is None:
