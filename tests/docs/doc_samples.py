@@ -106,10 +106,10 @@ def extract(text: str, page: str) -> list[Sample]:
 
 
 def pages() -> list[Path]:
-    """Every markdown page under docs/, sorted."""
-    return sorted(DOCS.rglob("*.md"))
+    """Every markdown page under docs/, sorted, then the README (its samples teach too)."""
+    return [*sorted(DOCS.rglob("*.md")), DOCS.parent / "README.md"]
 
 
 def page_samples(path: Path) -> list[Sample]:
-    """The samples of one docs page (its name relative to docs/)."""
-    return extract(path.read_text(encoding="utf-8"), path.relative_to(DOCS).as_posix())
+    """The samples of one page (named relative to the repository)."""
+    return extract(path.read_text(encoding="utf-8"), path.relative_to(DOCS.parent).as_posix())

@@ -1,4 +1,4 @@
-"""Every code sample in docs/ runs, so the docs cannot drift from the code.
+"""Every code sample in docs/ and the README runs, so the docs cannot drift from the code.
 
 Each page's ```python blocks and ``$ steplineage`` console commands run in order
 in a fresh process, with an empty STEPLINEAGE_HOME and an empty cwd (see
@@ -27,7 +27,7 @@ def _runnable_pages() -> list[pytest.param]:
         if not any(s.skip is None for s in samples):
             continue
         # Each page runs in its own interpreter, with its CLI commands as processes: seconds.
-        params.append(pytest.param(path, id=path.relative_to(DOCS).as_posix(),
+        params.append(pytest.param(path, id=path.relative_to(DOCS.parent).as_posix(),
                                    marks=[pytest.mark.slow]))
     return params
 
