@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from steplineage.catalog import orm
 from steplineage.errors import NotFoundError, StatusTransitionError, UnknownResourceError
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
-from steplineage.versions import get_or_create_version, insert_or_lose_race
+from steplineage.versions import insert_or_lose_race, version_id_for
 
 __all__ = ["AssetSpec", "EdgeSpec", "EdgesAdded", "ExecutionCreated", "ExecutionUpdated", "Op",
            "OutputsRegistered", "StatusChanged", "apply_op", "ensure_agent", "parse_op"]
@@ -199,7 +199,6 @@ def _apply_created(s: Session, op: ExecutionCreated) -> None:
         s.add(orm.ExecutionAgent(execution_id=exe_id, agent_id=ensure_agent(s, op.agent,
                                                                              "person"),
                                  role="operator"))
-    s.flush()
 
 
 def _apply_status(s: Session, op: StatusChanged, strict: bool) -> None:
@@ -270,13 +269,19 @@ def _resource_id(s: Session, name: str) -> str:
     return cache[name]
 
 
+def _version_of(s: Session, spec: EdgeSpec) -> tuple[str | None, str | None]:
+    """(resource id, version id) of an edge to a ref (Nones for assets and datasets)."""
+    if spec.resource is None:
+        return None, None
+    resource_id = _resource_id(s, spec.resource)
+    if spec.hash is None:
+        return resource_id, None
+    return resource_id, version_id_for(s, resource_id, spec.subpath, spec.hash, spec.hash_kind,
+                                       spec.length)
+
+
 def _edge_row(s: Session, execution_id: str, spec: EdgeSpec, at: datetime) -> orm.LineageEdge:
-    resource_id = version_id = None
-    if spec.resource is not None:
-        resource_id = _resource_id(s, spec.resource)
-        if spec.hash is not None:
-            version_id = get_or_create_version(s, resource_id, spec.subpath, spec.hash,
-                                               spec.hash_kind, spec.length).id
+    resource_id, version_id = _version_of(s, spec)
     return orm.LineageEdge(id=spec.id, execution_id=execution_id, role=spec.role,
                            resource_id=resource_id,
                            subpath=(spec.subpath or "") if resource_id else None,
@@ -314,11 +319,10 @@ def _apply_outputs(s: Session, op: OutputsRegistered, strict: bool) -> None:
     added = s.info.get("steplineage_edges", {})
     for spec in op.outputs:
         edge = added.get(spec.id) or s.get(orm.LineageEdge, spec.id)
-        fresh = _edge_row(s, op.execution_id, spec, op.status.at)
         if edge is None:
-            s.add(fresh)
+            s.add(_edge_row(s, op.execution_id, spec, op.status.at))
         else:
-            edge.version_id, edge.valid, edge.created_at = (fresh.version_id, spec.valid,
+            edge.version_id, edge.valid, edge.created_at = (_version_of(s, spec)[1], spec.valid,
                                                             op.status.at)
     _apply_status(s, op.status, strict)
 

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
 
 __all__ = ["current_version", "get_or_create_version", "insert_or_lose_race",
-           "insert_versions_skipping_existing", "local_digest", "placeholder_hash"]
+           "insert_versions_skipping_existing", "local_digest", "placeholder_hash",
+           "version_id_for"]
 
 
 def placeholder_hash(ref: ResourceRef, tag: str) -> str:
@@ -51,6 +52,30 @@ def get_or_create_version(session: Session, resource_id: str, subpath: str | Non
                           "created_at": orm.utcnow()}])
         row = session.scalars(_VERSION_BY_KEY, key).one()
     return row
+
+
+_VERSION_ID_BY_KEY = select(orm.Version.id).where(orm.Version.resource_id == bindparam("resource_id"),
+                                                orm.Version.subpath == bindparam("subpath"),
+                                                orm.Version.hash == bindparam("hash"))
+
+
+def version_id_for(session: Session, resource_id: str, subpath: str | None, hash_: str,
+                   kind: str, length: int | None) -> str:
+    """The id of the version row for (ref, hash), created if new: the hot path of a step.
+
+    Column rows, not ORM objects; a new version costs one SELECT and one INSERT.
+    """
+    key = {"resource_id": resource_id, "subpath": subpath or "", "hash": hash_}
+    found = session.execute(_VERSION_ID_BY_KEY, key).scalar()
+    if found is not None:
+        return found
+    new_id = orm.new_id()
+    inserted = session.execute(insert_versions_skipping_existing(session),
+                               {"id": new_id, **key, "kind": kind, "length": length,
+                                "created_at": orm.utcnow()})
+    if inserted.rowcount == 1:
+        return new_id
+    return session.execute(_VERSION_ID_BY_KEY, key).scalar_one()  # a concurrent writer's row
 
 
 def insert_versions_skipping_existing(session: Session) -> Any:
