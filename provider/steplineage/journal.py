@@ -139,9 +139,10 @@ def parse_op(data: str | bytes) -> Op:
     return _OP_ADAPTER.validate_json(data)
 
 
-# Per catalog database: resource ids and agents known to be committed there. Neither is
-# ever deleted, so a step need not look them up again.
+# Per catalog database: resource ids, agents and workflows known to be committed there.
+# None of them is ever deleted, so a step need not look them up again.
 _AGENTS: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_WORKFLOWS: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 _RESOURCE_IDS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
@@ -184,8 +185,12 @@ def _apply_created(s: Session, op: ExecutionCreated) -> None:
     exe_id = op.execution["id"]
     if s.get(orm.Execution, exe_id) is not None:
         return
-    if s.get(orm.Workflow, op.workflow["id"]) is None:
-        insert_or_lose_race(s, orm.Workflow(**op.workflow))
+    workflow_id = op.workflow["id"]
+    known = _WORKFLOWS.setdefault(s.get_bind(), set())
+    if workflow_id not in known:
+        if s.get(orm.Workflow, workflow_id) is None:
+            insert_or_lose_race(s, orm.Workflow(**op.workflow))
+        s.info.setdefault("steplineage_on_commit", []).append(lambda: known.add(workflow_id))
     parent = op.execution.get("parent_id")
     if parent and s.get(orm.Execution, parent) is None:
         raise NotFoundError(f"parent execution {parent!r} does not exist; create the parent "
