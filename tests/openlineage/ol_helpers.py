@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
-
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -96,18 +96,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 @contextmanager
 def emitting(transport: dict[str, Any]) -> Iterator[None]:
     """Turn emission on for catalogs made inside the block, through ``transport``."""
-    saved = {k: os.environ.get(k) for k in ("STEPLINEAGE_OPENLINEAGE",
-                                             "STEPLINEAGE_OPENLINEAGE_TRANSPORT")}
-    os.environ["STEPLINEAGE_OPENLINEAGE"] = "true"
-    os.environ["STEPLINEAGE_OPENLINEAGE_TRANSPORT"] = json.dumps(transport)
-    try:
+    with mock.patch.dict(os.environ, {"STEPLINEAGE_OPENLINEAGE": "true",
+                                      "STEPLINEAGE_OPENLINEAGE_TRANSPORT": json.dumps(transport)}):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def run_event(event_type: str, run_id: str, job: str, minute: int, *,

@@ -14,10 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
-from web_fixtures import XSS, Known, migrated_template_db
-from web_fixtures import known  # noqa: F401 - fixtures
+from web_fixtures import (
+    XSS,
+    Known,
+    known,  # noqa: F401 - fixtures
+    migrated_template_db,
+)
 
 PREFIX = "/steplineage"
 TEAMS = {"sl_web_a": "team_a", "sl_web_b": "team_b"}
@@ -55,23 +60,13 @@ def _register_dags() -> None:
 @pytest.fixture(scope="module")
 def airflow_app(known: Known) -> Iterator[Any]:
     """The Airflow API server app (core) with our plugin mounted, over the known catalog."""
-    saved = {k: os.environ.get(k) for k in [*AUTH_ENV, "STEPLINEAGE_HOME",
-                                            "STEPLINEAGE_CATALOG_URL"]}
-    os.environ.update(AUTH_ENV)
-    os.environ["STEPLINEAGE_HOME"] = str(known.home / "sl")
-    os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
-    try:
+    with mock.patch.dict(os.environ, {**AUTH_ENV, "STEPLINEAGE_HOME": str(known.home / "sl")}):
+        os.environ.pop("STEPLINEAGE_CATALOG_URL", None)  # restored by patch.dict on exit
         migrated_template_db()
         _register_dags()
         from airflow.api_fastapi.app import create_app
 
         yield create_app("core")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
