@@ -15,23 +15,16 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import atexit
-import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Row, emit  # noqa: E402
+from common import Row, emit, private_home  # noqa: E402
 
-WORK = Path(tempfile.mkdtemp(prefix="sl-bench-footprint-"))
-atexit.register(shutil.rmtree, WORK, True)
-os.environ["STEPLINEAGE_HOME"] = str(WORK / "home")
-os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
+WORK = private_home("footprint")
 
 
 def _wall(code: str, runs: int) -> list[float]:

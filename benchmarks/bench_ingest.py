@@ -22,13 +22,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import atexit
 import csv
 import importlib
-import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -37,12 +33,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DB_PREFIX, Row, drop_pg_database, emit, pg_database  # noqa: E402
+from common import DB_PREFIX, Row, drop_pg_database, emit, pg_database, private_home  # noqa: E402
 
-WORK = Path(tempfile.mkdtemp(prefix="sl-bench-ingest-"))
-atexit.register(shutil.rmtree, WORK, True)
-os.environ["STEPLINEAGE_HOME"] = str(WORK / "home")
-os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
+WORK = private_home("ingest")
 PG_DB = f"{DB_PREFIX}_ingest"
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 MISSING = "not yet measured (API not present)"

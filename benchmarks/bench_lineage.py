@@ -32,26 +32,20 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
-import os
-import shutil
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, DB_PREFIX, Row, emit, percentile, pg_database  # noqa: E402
+from common import CACHE, DB_PREFIX, Row, emit, percentile, pg_database, private_home  # noqa: E402
 from synthetic_catalog import GENERATOR_VERSION, generate  # noqa: E402
 
-os.environ["STEPLINEAGE_HOME"] = tempfile.mkdtemp(prefix="sl-bench-lineage-")
-atexit.register(shutil.rmtree, os.environ["STEPLINEAGE_HOME"], True)
-os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
+private_home("lineage")
 
 
 def _stem(edges: int) -> str:

@@ -25,25 +25,19 @@ Usage (main .venv: it has Airflow and Prefect):
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Row, emit  # noqa: E402
+from common import Row, emit, private_home  # noqa: E402
 
-WORK = Path(tempfile.mkdtemp(prefix="sl-bench-orch-"))
-atexit.register(shutil.rmtree, WORK, True)
+WORK = private_home("orch")
 DATA = WORK / "data"
-os.environ["STEPLINEAGE_HOME"] = str(WORK / "slhome")
-os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
 
 DAG_FILE = textwrap.dedent('''
     """Benchmark DAGs: a chain of N tasks, tracked and untracked."""

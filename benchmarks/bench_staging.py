@@ -24,23 +24,18 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, Row, emit  # noqa: E402
+from common import CACHE, Row, emit, private_home  # noqa: E402
 
-WORK = Path(tempfile.mkdtemp(prefix="sl-bench-staging-", dir=CACHE if CACHE.exists() else None))
-atexit.register(shutil.rmtree, WORK, True)
-os.environ["STEPLINEAGE_HOME"] = str(WORK / "home")
-os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
+WORK = private_home("staging", CACHE if CACHE.exists() else None)
 
 RSS_CHILD = """
 import resource, sys, tempfile

@@ -13,14 +13,16 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import statistics
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generated catalogs, the large staging file, logs and profiles (gitignored).
@@ -63,6 +65,17 @@ class Row:
         op, _, bound = self.target.partition(" ")
         median, limit = statistics.median(self.values), float(bound)
         return median <= limit if op == "<=" else median >= limit
+
+
+def private_home(name: str, parent: Path | None = None) -> Path:
+    """A temporary work dir for one benchmark process, removed at exit, whose ``home/`` is
+    STEPLINEAGE_HOME (and no STEPLINEAGE_CATALOG_URL leaks in): every figure starts from an
+    empty embedded catalog."""
+    work = Path(tempfile.mkdtemp(prefix=f"sl-bench-{name}-", dir=parent))
+    atexit.register(shutil.rmtree, work, True)
+    os.environ["STEPLINEAGE_HOME"] = str(work / "home")
+    os.environ.pop("STEPLINEAGE_CATALOG_URL", None)
+    return work
 
 
 def percentile(samples: Sequence[float], pct: int) -> float:
