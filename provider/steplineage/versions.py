@@ -33,25 +33,11 @@ def placeholder_hash(ref: ResourceRef, tag: str) -> str:
     return "placeholder:" + hashlib.sha256(f"{ref}\0{tag}".encode()).hexdigest()[:16]
 
 
-_VERSION_BY_KEY = select(orm.Version).where(orm.Version.resource_id == bindparam("resource_id"),
-                                            orm.Version.subpath == bindparam("subpath"),
-                                            orm.Version.hash == bindparam("hash"))
-
-
 def get_or_create_version(session: Session, resource_id: str, subpath: str | None, hash_: str,
                           kind: str, length: int | None) -> orm.Version:
-    """The version row for (ref, hash), created if new."""
-    sub = subpath or ""
-    key = {"resource_id": resource_id, "subpath": sub, "hash": hash_}
-    row = session.scalars(_VERSION_BY_KEY, key).first()
-    if row is None:
-        # A concurrent writer may add the same version now: its row then wins, ours is dropped.
-        session.execute(insert_versions_skipping_existing(session),
-                        [{"id": orm.new_id(), "resource_id": resource_id, "subpath": sub,
-                          "hash": hash_, "kind": kind, "length": length,
-                          "created_at": orm.utcnow()}])
-        row = session.scalars(_VERSION_BY_KEY, key).one()
-    return row
+    """The version row for (ref, hash), created if new (see :func:`version_id_for`)."""
+    return session.get(orm.Version, version_id_for(session, resource_id, subpath, hash_, kind,
+                                                   length))
 
 
 _VERSION_ID_BY_KEY = select(orm.Version.id).where(orm.Version.resource_id == bindparam("resource_id"),
