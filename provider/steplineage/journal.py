@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 import weakref
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -139,23 +140,29 @@ def parse_op(data: str | bytes) -> Op:
     return _OP_ADAPTER.validate_json(data)
 
 
-# Per catalog database: resource ids, agents and workflows known to be committed there.
-# None of them is ever deleted, so a step need not look them up again.
-_AGENTS: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-_WORKFLOWS: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+# Per catalog database: resource ids, and agent and workflow rows known to be committed
+# there. None of them is ever deleted, so a step need not look them up again.
+_COMMITTED: weakref.WeakKeyDictionary[Any, set[tuple[type, str]]] = weakref.WeakKeyDictionary()
 _RESOURCE_IDS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _insert_once(s: Session, table: type[orm.Base], row_id: str,
+                 make: Callable[[], orm.Base]) -> None:
+    """Insert ``make()`` unless a row with ``row_id`` exists; looked up once per database."""
+    committed = _COMMITTED.setdefault(s.get_bind(), set())
+    if (table, row_id) in committed:
+        return
+    if s.get(table, row_id) is None:
+        insert_or_lose_race(s, make())
+    # Remembered once committed: a rolled-back insert must not be taken for a row.
+    s.info.setdefault("steplineage_on_commit", []).append(
+        lambda: committed.add((table, row_id)))
 
 
 def ensure_agent(s: Session, name: str, kind: str) -> str:
     """The id of the agent called ``name``, created (race-safely) if new."""
     agent_id = str(uuid.uuid5(_AGENT_NAMESPACE, name))
-    known = _AGENTS.setdefault(s.get_bind(), set())
-    if agent_id in known:
-        return agent_id
-    if s.get(orm.Agent, agent_id) is None:
-        insert_or_lose_race(s, orm.Agent(id=agent_id, name=name, kind=kind))
-    # Remembered once committed: a rolled-back insert must not be taken for a row.
-    s.info.setdefault("steplineage_on_commit", []).append(lambda: known.add(agent_id))
+    _insert_once(s, orm.Agent, agent_id, lambda: orm.Agent(id=agent_id, name=name, kind=kind))
     return agent_id
 
 
@@ -185,12 +192,7 @@ def _apply_created(s: Session, op: ExecutionCreated) -> None:
     exe_id = op.execution["id"]
     if s.get(orm.Execution, exe_id) is not None:
         return
-    workflow_id = op.workflow["id"]
-    known = _WORKFLOWS.setdefault(s.get_bind(), set())
-    if workflow_id not in known:
-        if s.get(orm.Workflow, workflow_id) is None:
-            insert_or_lose_race(s, orm.Workflow(**op.workflow))
-        s.info.setdefault("steplineage_on_commit", []).append(lambda: known.add(workflow_id))
+    _insert_once(s, orm.Workflow, op.workflow["id"], lambda: orm.Workflow(**op.workflow))
     parent = op.execution.get("parent_id")
     if parent and s.get(orm.Execution, parent) is None:
         raise NotFoundError(f"parent execution {parent!r} does not exist; create the parent "
