@@ -2,13 +2,17 @@
 
 ``down()`` closes the listening socket and every forwarded connection, so the
 client sees refused and reset connections exactly as when a database host goes
-away; ``up()`` listens again on the same port.
+away; ``up()`` listens again on the same port. ``proxied(url)`` puts one in front of a
+database URL; ``row_counts`` tells whether anything reached the catalog meanwhile.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 
 class ToggleProxy:
@@ -77,3 +81,18 @@ class ToggleProxy:
                     s.close()
                 except OSError:
                     pass
+
+
+def proxied(url: str) -> tuple[ToggleProxy, str]:
+    """A proxy (up) in front of the database at ``url``, and the URL that goes through it."""
+    target = make_url(url)
+    proxy = ToggleProxy(target.host or "127.0.0.1", target.port or 5432)
+    return proxy, target.set(host="127.0.0.1", port=proxy.port).render_as_string(
+        hide_password=False)
+
+
+def row_counts(cat: object, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows per table of a catalog (``cat.engine``), read directly, not through a proxy."""
+    with cat.engine.connect() as conn:  # type: ignore[attr-defined]
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
+                for t in tables}

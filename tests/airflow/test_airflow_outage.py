@@ -11,12 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from toggle_proxy import ToggleProxy
+from airflow_catalog_checks import dag_runs, edges, sha256_of, statuses
 
 import steplineage as sl
-from airflow_catalog_checks import dag_runs, edges, sha256_of, statuses
+from toggle_proxy import proxied, row_counts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -24,19 +22,15 @@ DONE = ["created", "initializing", "running", "uploading", "completed"]
 
 
 def _counts(cat: sl.Catalog) -> dict[str, int]:
-    with cat.engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
-                for t in ("executions", "status_history", "lineage_edges", "versions")}
+    return row_counts(cat, ("executions", "status_history", "lineage_edges", "versions"))
 
 
 def test_dag_run_during_an_outage_is_spooled_and_replayed_once(
         run_dag, sl_home: Path, examples_dir: Path, pg_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    url = make_url(pg_url)
-    proxy = ToggleProxy(url.host or "127.0.0.1", url.port or 5432)
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, url = proxied(pg_url)
     monkeypatch.setenv("AIRFLOW_CONN_STEPLINEAGE_DEFAULT", json.dumps(
-        {"conn_type": "steplineage", "extra": {"catalog_url": proxied, "timeout_seconds": 2}}))
+        {"conn_type": "steplineage", "extra": {"catalog_url": url, "timeout_seconds": 2}}))
     direct = sl.Catalog(pg_url, home=sl_home)
     try:
         # A first run while the catalog is up registers the DAG's resources on this host.
@@ -51,7 +45,7 @@ def test_dag_run_during_an_outage_is_spooled_and_replayed_once(
         assert dr.state == "success"
         assert _counts(direct) == before
         # The spool is keyed by the URL the tasks used (the proxy's).
-        offline = sl.Catalog(proxied, home=sl_home)
+        offline = sl.Catalog(url, home=sl_home)
         assert offline.spool.pending(offline.spool_key) > 0
 
         proxy.up()

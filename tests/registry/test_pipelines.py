@@ -146,16 +146,11 @@ def test_decorator_needs_a_workflow_or_a_pipeline() -> None:
 @pytest.mark.postgres
 def test_a_pipeline_runs_and_spools_while_the_catalog_is_down(
         pg_url: str, sl_home, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqlalchemy.engine import make_url
+    from toggle_proxy import proxied
 
-    from tests.toggle_proxy import ToggleProxy
-
-    target = make_url(pg_url)
-    proxy = ToggleProxy(target.host or "127.0.0.1", target.port or 5432)
+    proxy, url = proxied(pg_url)
     monkeypatch.setenv("STEPLINEAGE_TIMEOUT_SECONDS", "2")
     try:
-        url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(
-            hide_password=False)
         cat = sl.Catalog(url, home=sl_home)
         synced = cat.sync_pipeline_config(sl.PipelineConfig(name="orders",
                                                             default_watermark="w0"))

@@ -10,20 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from toggle_proxy import ToggleProxy
 
 import steplineage as sl
+from toggle_proxy import ToggleProxy, proxied, row_counts
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def proxy(pg_url: str) -> Iterator[tuple[ToggleProxy, str]]:
-    url = make_url(pg_url)
-    p = ToggleProxy(url.host or "127.0.0.1", url.port or 5432)
-    yield p, url.set(host="127.0.0.1", port=p.port).render_as_string(hide_password=False)
+    p, url = proxied(pg_url)
+    yield p, url
     p.down()
 
 
@@ -43,9 +40,7 @@ def setup(proxy, sl_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def _counts(cat: sl.Catalog) -> dict[str, int]:
-    with cat.engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
-                for t in ("executions", "status_history", "lineage_edges", "assets", "versions")}
+    return row_counts(cat, ("executions", "status_history", "lineage_edges", "assets", "versions"))
 
 
 def _step(cat: sl.Catalog, data: Path, name: str, before_exit=None,
