@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 __all__ = ["CHUNK_SIZE", "Digest", "HashCache", "copy_and_hash", "hash_path"]
 
@@ -52,28 +52,22 @@ def copy_and_hash(
     """
     sha, md5, length = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
     chunk = src.read(CHUNK_SIZE)
-    if len(chunk) < CHUNK_SIZE:  # one chunk: no thread worth starting
-        sha.update(chunk)
-        md5.update(chunk)
-        if dst is not None:
-            dst.write(chunk)
-        if progress is not None and chunk:
-            progress(len(chunk))
-        return Digest(sha.hexdigest(), md5.hexdigest(), len(chunk))
-    # md5 runs in a second thread on the same chunks: hashlib releases the GIL, so a large
-    # file hashes at the speed of the slower hash rather than the sum of both. The queue is
-    # bounded, so memory stays at a few chunks.
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-
-    def md5_worker() -> None:
-        while (item := chunks.get()) is not None:
-            md5.update(item)
-
-    worker = threading.Thread(target=md5_worker, name="steplineage-md5", daemon=True)
-    worker.start()
+    # A file of more than one chunk hashes md5 in a second thread (hashlib releases the
+    # GIL), so it goes at the speed of the slower hash, not the sum of both. The queue is
+    # bounded: memory stays at a few chunks.
+    chunks: queue.Queue[bytes | None] | None = None
+    worker: threading.Thread | None = None
+    if len(chunk) == CHUNK_SIZE:
+        chunks = queue.Queue(maxsize=4)
+        worker = threading.Thread(target=_md5_worker, args=(md5, chunks),
+                                  name="steplineage-md5", daemon=True)
+        worker.start()
     try:
         while chunk:
-            chunks.put(chunk)
+            if chunks is not None:
+                chunks.put(chunk)
+            else:
+                md5.update(chunk)
             sha.update(chunk)
             length += len(chunk)
             if dst is not None:
@@ -82,9 +76,15 @@ def copy_and_hash(
                 progress(len(chunk))
             chunk = src.read(CHUNK_SIZE)
     finally:
-        chunks.put(None)
-        worker.join()
+        if worker is not None and chunks is not None:
+            chunks.put(None)
+            worker.join()
     return Digest(sha.hexdigest(), md5.hexdigest(), length)
+
+
+def _md5_worker(md5: Any, chunks: queue.Queue[bytes | None]) -> None:
+    while (item := chunks.get()) is not None:
+        md5.update(item)
 
 
 class HashCache:
