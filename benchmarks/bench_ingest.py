@@ -127,7 +127,7 @@ def _check_edges(cat: Any) -> None:
         raise SystemExit("nothing was recorded: the benchmark would measure nothing")
     from sqlalchemy import func, select
 
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     # a count in SQL: the check must not depend on how edges are rendered as records
     with cat.session() as s:

@@ -54,7 +54,7 @@ def _stem(edges: int) -> str:
 
 def sqlite_catalog(edges: int) -> tuple[str, dict[str, Any]]:
     """URL of the cached SQLite catalog (generated when missing) and its start nodes."""
-    from steplineage.catalog import engine as engines
+    from steplineage.store import engine as engines
 
     CACHE.mkdir(exist_ok=True)
     db, meta = CACHE / f"{_stem(edges)}.db", CACHE / f"{_stem(edges)}.json"

@@ -127,7 +127,7 @@ def pg_database(name: str, fresh: bool, template: str | None = None) -> str | No
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from steplineage.catalog import engine as engines
+    from steplineage.store import engine as engines
 
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
                           connect_args={"connect_timeout": 5})

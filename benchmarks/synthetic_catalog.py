@@ -71,7 +71,7 @@ def generate(engine: Any, edges: int, seed: int = 8, log: Any = print) -> dict[s
     """
     from sqlalchemy import insert
 
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     rng = random.Random(seed)
     ids = _ids(rng)

@@ -27,7 +27,7 @@ from pathlib import Path
 from prefect import unmapped
 
 import steplineage as sl
-from steplineage.guard import tracking_guard
+from steplineage.tracking.guard import tracking_guard
 from steplineage.prefect import tracked_flow, tracked_task
 
 SOURCES = ("orders", "customers")

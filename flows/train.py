@@ -29,7 +29,7 @@ from prefect.cache_policies import INPUTS, TASK_SOURCE
 from prefect.runtime import task_run
 
 import steplineage as sl
-from steplineage.guard import tracking_guard
+from steplineage.tracking.guard import tracking_guard
 from steplineage.prefect import current_execution, tracked_flow, tracked_task
 
 

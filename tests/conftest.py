@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import steplineage as sl
-from steplineage.catalog import engine as engines
+from steplineage.store import engine as engines
 
 CHROMIUM = Path(os.environ.get("STEPLINEAGE_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

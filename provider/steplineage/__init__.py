@@ -19,9 +19,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "Catalog": "steplineage.catalog.catalog",
-    "Execution": "steplineage.execution",
+    "Execution": "steplineage.tracking.execution",
     "LineageBuilder": "steplineage.lineage_builder",
-    "track_pipeline_execution": "steplineage.tracking",
+    "track_pipeline_execution": "steplineage.pipeline_decorator",
     "Settings": "steplineage.settings",
     "Status": "steplineage.status",
     **{name: "steplineage.lineage.graph" for name in (
@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "steplineage.registry.health" for name in ("HealthCheck", "HealthReport")},
     **{name: "steplineage.errors" for name in (
         "AssetPathError", "CatalogError", "CatalogSchemaError", "CatalogURLError",
+        "CatalogUnavailableError",
         "ChecksumMismatchError", "ConfigurationError", "CsvFormatError", "ExecutionError",
         "LineageConflictError", "LineageConsistencyError", "LineageError", "MetricsError",
         "ModelRunValidationError", "NotFoundError", "RegistryError", "TemplateError",
@@ -69,6 +70,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from steplineage.catalog.catalog import Catalog
     from steplineage.errors import (AssetPathError, CatalogError, CatalogSchemaError,
+                                    CatalogUnavailableError,
                                     CatalogURLError, ChecksumMismatchError, ConfigurationError,
                                     ExecutionError, LineageConflictError,
                                     LineageConsistencyError, LineageError, MetricsError,
@@ -79,7 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                                     UnknownResourceError)
     from steplineage.errors import (CsvFormatError, ModelRunValidationError, RegistryError,
                                     TemplateError)
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
     from steplineage.lineage.graph import LineageGraph, LineageGraphEdge, LineageNode
     from steplineage.lineage_builder import LineageBuilder
     from steplineage.models import (AssetRecord, DatasetSpec, EdgeRole, ETLMetrics,
@@ -97,4 +99,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from steplineage.registry.templates import SlotKind, TemplateSlot, WorkflowTemplate
     from steplineage.settings import Settings
     from steplineage.status import Status
-    from steplineage.tracking import track_pipeline_execution
+    from steplineage.pipeline_decorator import track_pipeline_execution

@@ -72,7 +72,7 @@ def _catalog(url: str | None, home: Path | None = None):
 def db_upgrade(url: UrlOption = None, home: HomeOption = None,
                revision: str = typer.Option("head", help="Target revision.")) -> None:
     """Create or upgrade the catalog schema (Alembic migrations)."""
-    from steplineage.catalog import engine as engines
+    from steplineage.store import engine as engines
     from steplineage.settings import get_settings
 
     settings = get_settings(catalog_url=url, home=home)
@@ -89,7 +89,7 @@ def db_upgrade(url: UrlOption = None, home: HomeOption = None,
 @db_app.command("current")
 def db_current(url: UrlOption = None, home: HomeOption = None) -> None:
     """Print the catalog's schema revision and the one this code expects."""
-    from steplineage.catalog import engine as engines
+    from steplineage.store import engine as engines
     from steplineage.settings import get_settings
 
     settings = get_settings(catalog_url=url, home=home)
@@ -194,7 +194,7 @@ def _version_as_of(cat: Catalog, value: str, as_of: datetime) -> str:
     """Node id of the version a ref held at ``as_of`` (last edge touching it by then)."""
     from sqlalchemy import select
 
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     ref = _parse_ref(value)
     resource = cat.get_resource(ref.name)

@@ -26,7 +26,7 @@ HomeOption = Annotated[Optional[Path], typer.Option("--home", help="STEPLINEAGE_
 def spool_status(home: HomeOption = None) -> None:
     """What waits in this host's spool, per catalog."""
     from steplineage.settings import get_settings
-    from steplineage.spool import Spool
+    from steplineage.local.spool import Spool
 
     settings = get_settings(home=home)
     spool = Spool(settings.home.expanduser() / "spool.db", settings.spool_max_ops)

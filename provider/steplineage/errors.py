@@ -9,6 +9,7 @@ to do about it::
     │   └── CatalogURLError           malformed or unsupported catalog URL
     ├── CatalogError                  the catalog cannot do what was asked
     │   ├── CatalogSchemaError        schema older than this code: run `steplineage db upgrade`
+    │   ├── CatalogUnavailableError   the database cannot be reached (or is too slow) right now
     │   └── NotFoundError             unknown workflow / execution / resource / asset / dataset
     │       ├── UnknownResourceError
     │       ├── UnknownAssetTableError
@@ -44,6 +45,7 @@ __all__ = [
     "AssetPathError",
     "CatalogError",
     "CatalogSchemaError",
+    "CatalogUnavailableError",
     "CatalogURLError",
     "ChecksumMismatchError",
     "ConfigurationError",
@@ -87,6 +89,14 @@ class CatalogError(SteplineageError):
 
 class CatalogSchemaError(CatalogError):
     """The catalog's schema is not the one this version of steplineage expects."""
+
+
+class CatalogUnavailableError(CatalogError):
+    """The catalog database cannot be reached, or did not answer in time.
+
+    The store raises it in place of the driver's error (kept as ``__cause__``);
+    a non-strict step spools what it could not write and carries on.
+    """
 
 
 class NotFoundError(CatalogError, LookupError):

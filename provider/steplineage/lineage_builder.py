@@ -20,7 +20,7 @@ from steplineage.models import ExecutionConfig, InputSpec, ResourceRef, Workflow
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["LineageBuilder"]
 
@@ -29,7 +29,7 @@ class LineageBuilder:
     """Collects a step's name, parameters, inputs, code and results location.
 
     Every ``with_*``/``as_*`` call returns the builder; :meth:`eval` checks the
-    declaration and returns an :class:`~steplineage.execution.Execution` ready
+    declaration and returns an :class:`~steplineage.tracking.execution.Execution` ready
     to be entered. Misuse (inputs and ``with_no_inputs`` together, a setting
     given twice, no parameters) raises :class:`ConfigurationError` saying how
     to fix the chain.

@@ -167,7 +167,7 @@ def resolve_subject(catalog: Catalog, subject: str) -> tuple[str, str]:
         >>> resolve_subject(cat, "release@1")  # doctest: +SKIP
         ('dataset_version', '0c5e...')
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     kind, sep, rest = subject.partition(":")
     with catalog.session() as s:
@@ -247,7 +247,7 @@ def _io(catalog: Catalog, execution_id: str, step: str) -> tuple[list[DataItem],
 
 
 def _workflow_names(catalog: Catalog, ids: set[str | None]) -> dict[str, str]:
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     wanted = [i for i in ids if i]
     if not wanted:
@@ -369,7 +369,7 @@ def _invalid_outputs(catalog: Catalog, execution_id: str, step: str) -> list[Dat
 
 
 def _dataset_report(catalog: Catalog, dataset_version_id: str) -> ProvenanceReport:
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     root = f"dataset_version:{dataset_version_id}"
     graph = catalog.lineage.upstream(root)

@@ -220,7 +220,7 @@ def status_tables(catalog: Catalog, recent: int = 10) -> list[Table]:
     """
     from sqlalchemy import func, select
 
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with catalog.session() as s:
         counts = dict(s.execute(select(orm.Execution.status, func.count())

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 import steplineage as sl
-from steplineage.catalog import engine as engines
-from steplineage.catalog.orm import Base
+from steplineage.store import engine as engines
+from steplineage.store.orm import Base
 
 
 @pytest.mark.parametrize("url", ["not a url", "mysql://u@h/db", "postgresql://u@h",

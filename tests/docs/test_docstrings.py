@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "provider" / "steplineage"
-EXCLUDED = ("airflow", "prefect", "web", "catalog/migrations")
+EXCLUDED = ("airflow", "prefect", "web", "store/migrations")
 
 
 def _runnable(text: str) -> bool:

@@ -120,7 +120,7 @@ def test_steps_meet_through_shared_ref_versions(etl_run: EtlRun) -> None:
     with etl_run.cat.session() as s:
         from sqlalchemy import select
 
-        from steplineage.catalog import orm
+        from steplineage.store import orm
 
         version_id = s.scalars(select(orm.LineageEdge.version_id).where(
             orm.LineageEdge.execution_id == report.execution_id,

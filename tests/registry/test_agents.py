@@ -30,7 +30,7 @@ def test_agents_of_model_runs_are_found_upstream_and_downstream(catalog: sl.Cata
     with catalog.session() as s:
         from sqlalchemy import select
 
-        from steplineage.catalog import orm
+        from steplineage.store import orm
 
         dv = s.scalars(select(orm.DatasetVersion.id).where(orm.DatasetVersion.version == 1)).one()
     affected = catalog.lineage.affected_agents(f"dataset_version:{dv}")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import steplineage as sl
-from steplineage.catalog import engine as engines
+from steplineage.store import engine as engines
 from tests.ports import free_port
 
 

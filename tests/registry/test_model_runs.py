@@ -171,7 +171,7 @@ def test_a_pinned_input_version_is_one_version_for_every_run(catalog: sl.Catalog
                                                              setup: Setup) -> None:
     from sqlalchemy import func, select
 
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     digest = "ab" * 32
     pinned = flood_record(setup, inputs={"rainfall": "rainfall", "model": setup.model_asset,

@@ -72,8 +72,8 @@ def test_starting_a_step_reaps_dead_executions_lazily(tmp_path: Path,
                                                       monkeypatch) -> None:
     from datetime import timedelta
 
-    from steplineage.catalog import orm
-    from steplineage.heartbeat import _last_lazy_reap
+    from steplineage.store import orm
+    from steplineage.tracking.heartbeat import _last_lazy_reap
 
     cat = sl.Catalog(home=tmp_path / "home")
     dead = cat.create_execution(sl.ExecutionConfig(workflow="dead"))
@@ -91,8 +91,8 @@ def test_starting_a_step_reaps_dead_executions_lazily(tmp_path: Path,
 def test_spool_refuses_past_its_bound_with_a_warning(tmp_path: Path, caplog) -> None:
     from datetime import datetime, timezone
 
-    from steplineage.journal import StatusChanged
-    from steplineage.spool import Spool
+    from steplineage.ops import StatusChanged
+    from steplineage.local.spool import Spool
 
     spool = Spool(tmp_path / "spool.db", max_ops=2)
     op = StatusChanged(execution_id="e", seq=1, status=sl.Status.running,

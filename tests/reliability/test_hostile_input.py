@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import steplineage as sl
-from steplineage.catalog.engine import normalise_url
-from steplineage.staging import safe_child
+from steplineage.store.engine import normalise_url
+from steplineage.tracking.staging import safe_child
 
 INJECTIONS = ["'; DROP TABLE executions; --", "\" OR 1=1 --", "x'); DELETE FROM assets; --",
               "${jndi:ldap://x}", "<script>alert(1)</script>", "../../etc/passwd", "%s%s%n",

@@ -112,7 +112,8 @@ def test_replay_is_idempotent_even_if_ops_were_half_applied(setup) -> None:
     # Apply every spooled op once by hand (as a flush that crashed before deleting them).
     import sqlite3
 
-    from steplineage.journal import apply_op, parse_op
+    from steplineage.ops import parse_op
+    from steplineage.store.apply import apply_op
 
     with sqlite3.connect(cat.spool.path) as conn:
         bodies = [b for (b,) in conn.execute("SELECT body FROM ops ORDER BY seq")]

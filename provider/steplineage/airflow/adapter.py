@@ -40,15 +40,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from steplineage.errors import LineageError, NotFoundError, StagingError
-from steplineage.guard import tracking_guard
+from steplineage.errors import CatalogUnavailableError, LineageError, NotFoundError, StagingError
+from steplineage.tracking.guard import tracking_guard
 from steplineage.models import (ExecutionConfig, OrchestratorIdentity, ResourceRef,
                                 ResourceRole, WorkflowRecord, WorkflowType)
 from steplineage.status import FINAL_STATUSES, Status
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
     from steplineage.settings import Settings
 
 __all__ = ["ASSETS_XCOM_KEY", "EXECUTION_ID_XCOM_KEY", "TaskRun", "TaskTracker", "TrackingSpec",
@@ -338,7 +338,7 @@ class TaskTracker:
             started = self.call("record the task resuming",
                                 lambda: exe.update_status(Status.running, "resumed") or True)
         else:
-            started = self.call("record the task start", lambda: exe.__enter__() and True)
+            started = self.call("record the task start", lambda: exe.start() and True)
         if not started:
             return None
         self.execution = exe
@@ -384,7 +384,7 @@ class TaskTracker:
         exe = self.execution
         if exe is None or exe.status in FINAL_STATUSES:
             return
-        self.call("record the task end", lambda: exe.__exit__(None, None, None))
+        self.call("record the task end", lambda: exe.complete())
         if exe.status is Status.completed and context is not None:
             uploaded = self.call("read the uploaded assets", exe.upload_execution_outputs)
             if uploaded and (ti := context.get("ti")) is not None:
@@ -402,7 +402,7 @@ class TaskTracker:
             return
         exc = error if isinstance(error, BaseException) else RuntimeError(error or "task failed")
         with _guarded("record the task failure", False, **self.run.log_context()):
-            exe.__exit__(type(exc), exc, exc.__traceback__)
+            exe.fail(exc)
 
     def skip(self, reason: str) -> None:
         """Record that the task skipped itself (e.g. ``AirflowSkipException``).
@@ -485,8 +485,6 @@ def _workflow(cat: Catalog, name: str, dag_file: str | None) -> WorkflowRecord:
     deterministic) and the executions that use it are spooled with it.
     """
     from steplineage.catalog.catalog import describe_workflow
-    from steplineage.catalog.engine import is_unreachable
-
     key = (cat.url, name, dag_file)
     wf = _WORKFLOWS.get(key)
     if wf is None:
@@ -495,8 +493,8 @@ def _workflow(cat: Catalog, name: str, dag_file: str | None) -> WorkflowRecord:
                     description=f"Airflow DAG {name}")
         try:
             wf = cat.add_workflow(**args)
-        except Exception as exc:
-            if not is_unreachable(exc) or cat.settings.strict:
+        except CatalogUnavailableError:
+            if cat.settings.strict:
                 raise
             return describe_workflow(**args)
         _WORKFLOWS[key] = wf
@@ -555,8 +553,6 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
     tracker = TaskTracker(run, TrackingSpec(conn_id=conn_id), force_strict=False)
 
     def close() -> str | None:
-        from steplineage.catalog.engine import is_unreachable
-
         cat = tracker.catalog()
         try:
             cat.get_execution(run.parent_id)
@@ -564,10 +560,8 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
             if not unrun:
                 # No task recorded anything here (they may use another connection's catalog).
                 return None
-        except Exception as exc:
-            # Unreachable: go on, the writes below are spooled and replayed in order.
-            if not is_unreachable(exc):
-                raise
+        except CatalogUnavailableError:
+            pass  # go on: the writes below are spooled and replayed in order
         wf = _workflow(cat, dag_id, dag_file)
         parent = _ensure_dag_run(cat, run, wf)
         for task in unrun:

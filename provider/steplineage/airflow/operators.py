@@ -81,7 +81,7 @@ def _is_execution_hint(hint: Any) -> bool:
         return any(p.split(".")[-1] == "Execution" for p in parts.split("|"))
     if typing.get_args(hint):  # Execution | None, Optional[Execution]
         return any(_is_execution_hint(arg) for arg in typing.get_args(hint))
-    return (getattr(hint, "__module__", "") == "steplineage.execution"
+    return (getattr(hint, "__module__", "") == "steplineage.tracking.execution"
             and getattr(hint, "__qualname__", "") == "Execution")
 
 

@@ -1,1 +1,1 @@
-"""The catalog: ORM tables, engines and migrations, and the :class:`Catalog` API."""
+"""The catalog facade: :class:`Catalog` wires store, local state and object store from Settings."""

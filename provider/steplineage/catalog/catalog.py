@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload
 
-from steplineage.catalog import engine as engines
-from steplineage.catalog import orm
-from steplineage.catalog.records import (asset_record, edge_record, execution_record,
+from steplineage.store import orm
+from steplineage.store.records import (asset_record, edge_record, execution_record,
                                          resource_record, workflow_record)
-from steplineage.errors import (CatalogError, NotFoundError, UnknownAssetTableError,
+from steplineage.errors import (CatalogError, CatalogUnavailableError, NotFoundError, UnknownAssetTableError,
                                 UnknownAssetTypeError, UnknownResourceError)
 from steplineage.hashing import HashCache
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
@@ -36,13 +35,14 @@ from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, Executio
 from steplineage.objectstore import ObjectStore
 from steplineage.registry.mixin import RegistryMixin
 from steplineage.settings import Settings, get_settings
-from steplineage.spool import FlushResult, Spool
-from steplineage.staging import check_name
+from steplineage.local.spool import FlushResult, Spool
+from steplineage.tracking.staging import check_name
 from steplineage.status import Status
-from steplineage.versions import insert_or_lose_race
+from steplineage.store.store import Store
+from steplineage.store.versions import insert_or_lose_race
 
 if TYPE_CHECKING:
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
     from steplineage.lineage import Lineage
 
 __all__ = ["Catalog"]
@@ -86,18 +86,12 @@ class Catalog(RegistryMixin):
         updates = {k: v for k, v in {"catalog_url": url, "object_store": object_store,
                                      "home": Path(home) if home else None}.items() if v}
         self.settings = base.model_copy(update=updates)
-        self.url = engines.normalise_url(self.settings.resolved_catalog_url())
-        self.engine = engines.create_catalog_engine(
-            self.url, connect_timeout=self.settings.timeout_seconds,
-            statement_timeout=self.settings.statement_timeout_seconds)
-        migrate = auto_migrate if auto_migrate is not None else self.engine.dialect.name == "sqlite"
-        # A server catalog is checked on first use, not here: a task must be able to
-        # start (and spool) while the catalog is down.
-        self._schema_checked = False
-        if migrate:
-            engines.upgrade(self.engine)
-            self._schema_checked = True
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.store = Store(self.settings.resolved_catalog_url(),
+                           connect_timeout=self.settings.timeout_seconds,
+                           statement_timeout=self.settings.statement_timeout_seconds,
+                           auto_migrate=auto_migrate)
+        self.url = self.store.url
+        self.engine = self.store.engine
         self._object_store: ObjectStore | None = None
         self._hash_cache: HashCache | None = None
         self._spool: Spool | None = None
@@ -106,21 +100,13 @@ class Catalog(RegistryMixin):
         self._workflows: dict[str, tuple[float, WorkflowRecord]] = {}
 
     def __repr__(self) -> str:
-        return f"Catalog({self.engine.url.render_as_string(hide_password=True)!r})"
+        return f"Catalog({self.store.identity!r})"
 
     # -- plumbing -----------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self) -> contextlib.AbstractContextManager[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
-        if not self._schema_checked:
-            engines.check_schema(self.engine)
-            self._schema_checked = True
-        with self._sessions() as session:
-            with session.begin():
-                yield session
-            for remember in session.info.get("steplineage_on_commit", ()):
-                remember()
+        return self.store.session()
 
     @property
     def object_store(self) -> ObjectStore:
@@ -148,7 +134,7 @@ class Catalog(RegistryMixin):
     @property
     def spool_key(self) -> str:
         """How this catalog is named in the spool (its URL without password)."""
-        return self.engine.url.render_as_string(hide_password=True)
+        return self.store.identity
 
     def flush_spool(self) -> FlushResult:
         """Replay operations spooled for this catalog (cheap when there are none)."""
@@ -167,7 +153,7 @@ class Catalog(RegistryMixin):
             >>> cat.reap(stale_after_seconds=300)  # doctest: +SKIP
             ['5b8470d0-...']
         """
-        from steplineage.heartbeat import reap
+        from steplineage.tracking.heartbeat import reap
 
         return reap(self, stale_after_seconds)
 
@@ -180,7 +166,7 @@ class Catalog(RegistryMixin):
 
     def close(self) -> None:
         """Release database connections and the hash cache."""
-        self.engine.dispose()
+        self.store.dispose()
         if self._hash_cache is not None:
             self._hash_cache.close()
 
@@ -346,8 +332,8 @@ class Catalog(RegistryMixin):
         cache = self.settings.home.expanduser() / "catalog-cache.json"
         try:
             value = fetch()
-        except Exception as exc:
-            if not engines.is_unreachable(exc) or not cache.exists():
+        except CatalogUnavailableError:
+            if not cache.exists():
                 raise
             remembered = json.loads(cache.read_text()).get(self.spool_key, {})
             if what not in remembered:
@@ -459,9 +445,7 @@ class Catalog(RegistryMixin):
         (the check is then left to the replay, rather than failing the step)."""
         try:
             return listing()
-        except Exception as exc:
-            if not engines.is_unreachable(exc):
-                raise
+        except CatalogUnavailableError:
             return None
 
     def get_asset(self, asset_id: str) -> AssetRecord:
@@ -504,7 +488,7 @@ class Catalog(RegistryMixin):
 
         Members are asset ids or refs; a ref is pinned to the version it holds now.
         """
-        from steplineage.versions import current_version
+        from steplineage.store.versions import current_version
 
         with self.session() as s:
             ds = s.scalars(select(orm.Dataset).where(orm.Dataset.name == name)).first()
@@ -531,7 +515,7 @@ class Catalog(RegistryMixin):
         """Register a person, organisation or service account; returns its id."""
         if kind not in ("person", "organisation", "service"):
             raise CatalogError(f"agent kind {kind!r} must be person, organisation or service")
-        from steplineage.journal import ensure_agent
+        from steplineage.store.apply import ensure_agent
 
         with self.session() as s:
             agent_id = ensure_agent(s, name, kind)
@@ -543,7 +527,7 @@ class Catalog(RegistryMixin):
 
     def link_agent(self, execution_id: str, agent: str, role: str = "operator") -> None:
         """Associate an agent (by name; created as a person if new) with an execution."""
-        from steplineage.journal import ensure_agent
+        from steplineage.store.apply import ensure_agent
 
         with self.session() as s:
             agent_id = ensure_agent(s, agent, "person")
@@ -563,7 +547,7 @@ class Catalog(RegistryMixin):
             >>> with cat.create_execution(sl.ExecutionConfig(workflow="train")) as exe:  # doctest: +SKIP
             ...     exe.log_metrics({"acc": 0.9})
         """
-        from steplineage.execution import Execution
+        from steplineage.tracking.execution import Execution
 
         config = config or ExecutionConfig(**kwargs)
         return Execution.create(self, config)

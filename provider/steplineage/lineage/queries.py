@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.errors import NotFoundError
 from steplineage.lineage.graph import (CODE_OF_KIND, KIND_CODES, LineageGraph, LineageGraphEdge,
                                        LineageNode, node_id, split_node_id)

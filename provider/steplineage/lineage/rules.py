@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.errors import LineageConflictError, LineageConsistencyError
-from steplineage.journal import EdgeSpec
+from steplineage.ops import EdgeSpec
 from steplineage.models import ResourceRef
 from steplineage.settings import ConsistencyMode
 
 if TYPE_CHECKING:
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["check_conflicts", "check_consistency"]
 

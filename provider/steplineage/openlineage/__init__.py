@@ -3,7 +3,7 @@
 * :mod:`~steplineage.openlineage.facets` — our custom facets and their published JSON schemas;
 * :mod:`~steplineage.openlineage.naming` — dataset URIs <-> OpenLineage namespace/name;
 * :mod:`~steplineage.openlineage.events` — journal operations -> RunEvents (emission side);
-* :mod:`~steplineage.openlineage.outbox` — the durable local queue of events to send;
+* :mod:`~steplineage.local.outbox` — the durable local queue of events to send;
 * :mod:`~steplineage.openlineage.emitter` — the background sender (openlineage-python transports);
 * :mod:`~steplineage.openlineage.ingest` — RunEvents -> executions, refs, versions (accepting side).
 

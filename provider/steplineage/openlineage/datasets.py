@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.openlineage.naming import to_uri
 
 __all__ = ["Resources"]

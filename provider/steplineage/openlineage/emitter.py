@@ -3,7 +3,7 @@
 Off by default. With ``STEPLINEAGE_OPENLINEAGE=true`` every catalog write of an
 execution goes through :func:`enqueue`, which turns it into RunEvents
 (:mod:`~steplineage.openlineage.events`) and appends them to the durable
-:mod:`~steplineage.openlineage.outbox`: a local SQLite insert, never the
+:mod:`~steplineage.local.outbox`: a local SQLite insert, never the
 network, and never an exception into the step. A daemon thread per process
 sends the outbox through openlineage-python, whose transports (console, file,
 http, kafka, composite, ...) and configuration are used as they are:
@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 from steplineage.errors import ConfigurationError
 from steplineage.openlineage.events import EventBuilder
-from steplineage.openlineage.outbox import Outbox, SendResult
+from steplineage.local.outbox import Outbox, SendResult
 
 if TYPE_CHECKING:
-    from steplineage.execution import Execution
-    from steplineage.journal import Op
+    from steplineage.tracking.execution import Execution
+    from steplineage.ops import Op
     from steplineage.settings import Settings
 
 __all__ = ["Emitter", "emitter_for", "enqueue", "to_client_event"]
@@ -209,7 +209,7 @@ def emitter_for(settings: Settings) -> Emitter:
 def enqueue(execution: Execution, ops: list[Op]) -> None:
     """Queue the RunEvents of ``ops`` just written for ``execution``; never raises.
 
-    Called by :class:`~steplineage.execution.Execution` after each catalog write
+    Called by :class:`~steplineage.tracking.execution.Execution` after each catalog write
     when emission is on.
     """
     try:

@@ -1,6 +1,6 @@
 """From journal operations to OpenLineage RunEvents (the emitting side).
 
-An execution's catalog writes are :mod:`~steplineage.journal` operations;
+An execution's catalog writes are :mod:`~steplineage.ops` operations;
 :class:`EventBuilder` turns them into RunEvents as plain JSON-able dicts:
 
 * status ``running`` -> START (RUNNING once started, and for ``uploading``);
@@ -33,15 +33,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from steplineage.journal import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
-                                 OutputsRegistered, StatusChanged)
+from steplineage.ops import EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op, OutputsRegistered, StatusChanged
 from steplineage.openlineage.facets import (EXECUTION, METRICS, PRODUCER, checksums_facet,
                                             execution_facet, metrics_facet)
 from steplineage.openlineage.naming import to_namespace_name
 from steplineage.status import Status
 
 if TYPE_CHECKING:
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["EVENT_TYPES", "RUN_EVENT_SCHEMA", "EventBuilder"]
 

@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.errors import OpenLineageEventError
 from steplineage.openlineage.datasets import Resources
 from steplineage.openlineage.files import read_event_file

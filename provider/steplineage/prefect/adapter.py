@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from steplineage.errors import (ConfigurationError, LineageError, NotFoundError, StagingError,
-                                TrackingError)
-from steplineage.guard import tracking_guard
+from steplineage.errors import (CatalogUnavailableError, ConfigurationError, LineageError,
+                                NotFoundError, StagingError, TrackingError)
+from steplineage.tracking.guard import tracking_guard
 from steplineage.models import (ExecutionConfig, OrchestratorIdentity, ResourceRole,
                                 WorkflowRecord, WorkflowType)
 from steplineage.prefect.runtime import (ActiveRun, active_run, flow_execution_id, get_catalog,
@@ -45,7 +45,7 @@ from steplineage.status import FINAL_STATUSES, Status
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["Step", "StepOptions", "call_parameters", "guarded", "start_flow", "start_task"]
 
@@ -61,7 +61,7 @@ CACHE_KEY_METRIC = "prefect_cache_key"
 
 @contextlib.contextmanager
 def guarded(what: str, strict: bool, **context: object) -> Iterator[None]:
-    """:func:`~steplineage.guard.tracking_guard`, letting wrong-data errors through.
+    """:func:`~steplineage.tracking.guard.tracking_guard`, letting wrong-data errors through.
 
     Example:
         >>> with guarded("record task start", strict=False, task="extract"):
@@ -142,13 +142,13 @@ class Step:
                 text = f"returned Prefect state {result.name}: {result.message or ''}".strip()
                 error: BaseException = (PrefectRunCancelled(text) if result.is_cancelled()
                                         else PrefectStateFailed(text))
-                exe.__exit__(type(error), error, None)
+                exe.fail(error)
                 return
             if self.kind == "task":
                 key = _transaction_key()
                 if key:
                     exe.log_metrics({CACHE_KEY_METRIC: key})
-            exe.__exit__(None, None, None)
+            exe.complete()
             self._check_recorded()
             if self.asset_outputs and not exe.offline:
                 _annotate_assets(exe, self.asset_outputs)
@@ -159,7 +159,7 @@ class Step:
         if exe is None or exe.status in FINAL_STATUSES:
             return
         with guarded(f"record the failure of {self.label}", self.strict, **self.context):
-            exe.__exit__(type(exc), exc, exc.__traceback__)
+            exe.fail(exc)
 
 
 def _annotate_assets(exe: Execution, asset_outputs: dict[str, Any]) -> None:
@@ -266,8 +266,6 @@ def resolve_workflow(cat: Catalog, option: str | WorkflowRecord | None, name: st
     While the catalog is unreachable the record is computed locally (active,
     same id as ``add_workflow`` would give) so the run can still be spooled.
     """
-    from steplineage.catalog.engine import is_unreachable
-
     if isinstance(option, WorkflowRecord):
         return option
     try:
@@ -278,23 +276,15 @@ def resolve_workflow(cat: Catalog, option: str | WorkflowRecord | None, name: st
                 name = option
         return cat.add_workflow(name, WorkflowType.prefect_flow, version=version,
                                 description=description, source=_source_file(fn))
-    except Exception as exc:
-        if not is_unreachable(exc):
-            raise
+    except CatalogUnavailableError:
         return _offline_workflow(name, fn, version, description)
 
 
 def execution_exists(cat: Catalog, execution_id: str) -> bool:
     """Whether the catalog has this execution (False while it is unreachable)."""
-    from steplineage.catalog.engine import is_unreachable
-
     try:
         cat.get_execution(execution_id)
-    except NotFoundError:
-        return False
-    except Exception as exc:
-        if not is_unreachable(exc):
-            raise
+    except (NotFoundError, CatalogUnavailableError):
         return False
     return True
 
@@ -351,7 +341,7 @@ def _begin(step: Step, cat: Catalog, config: ExecutionConfig, flow_run_id: str |
     step.active = ActiveRun(cat, exe, step.strict, flow_run_id)
     step.context["execution"] = exe.id
     if exe.status in _NOT_STARTED:
-        exe.__enter__()
+        exe.start()
     step._check_recorded()
 
 

@@ -132,7 +132,7 @@ def _producer(cat: Catalog, key: str) -> str | None:
     """The newest completed Prefect execution that computed the result cached under ``key``."""
     from sqlalchemy import select
 
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with cat.session() as s:
         return s.scalars(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from steplineage.catalog.catalog import Catalog
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["ActiveRun", "current_execution", "flow_execution_id", "get_catalog",
            "task_execution_id"]

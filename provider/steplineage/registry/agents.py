@@ -60,7 +60,7 @@ def list_agents(catalog: Catalog, kind: AgentKind | None = None) -> list[AgentRe
         >>> [a.name for a in list_agents(cat, kind="service")]  # doctest: +SKIP
         ['airflow-prod']
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     query = select(orm.Agent).order_by(orm.Agent.name)
     if kind is not None:
@@ -76,7 +76,7 @@ def agents_of(catalog: Catalog, execution_id: str) -> list[AgentLink]:
         >>> [(a.agent.name, a.role) for a in agents_of(cat, run_id)]  # doctest: +SKIP
         [('Ada Lovelace', 'modeller')]
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with catalog.session() as s:
         rows = s.execute(select(orm.Agent, orm.ExecutionAgent.role)

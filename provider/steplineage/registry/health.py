@@ -68,7 +68,7 @@ def _catalog(cat: Catalog) -> HealthCheck:
 
 
 def _schema(cat: Catalog, reachable: bool) -> HealthCheck:
-    from steplineage.catalog import engine as engines
+    from steplineage.store import engine as engines
 
     head = engines.head_revision()
     if not reachable:

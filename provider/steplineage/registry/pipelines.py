@@ -103,8 +103,8 @@ def sync_pipeline_config(catalog: Catalog, config: PipelineConfig) -> PipelineRe
         >>> sync_pipeline_config(cat, PipelineConfig(name="orders")).active  # doctest: +SKIP
         True
     """
-    from steplineage.catalog import orm
-    from steplineage.versions import insert_or_lose_race
+    from steplineage.store import orm
+    from steplineage.store.versions import insert_or_lose_race
 
     catalog.add_workflow(config.name, workflow_type="script", description=config.description)
     pid = pipeline_id(config.name)
@@ -141,7 +141,7 @@ def get_pipeline(catalog: Catalog, name_or_id: str) -> PipelineRecord:
         >>> get_pipeline(cat, "orders").id  # doctest: +SKIP
         '09d7520e-0a24-534a-993c-c09bf273fe12'
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with catalog.session() as s:
         row = s.get(orm.Pipeline, name_or_id) or s.get(orm.Pipeline, pipeline_id(name_or_id))
@@ -158,7 +158,7 @@ def list_pipelines(catalog: Catalog) -> list[PipelineRecord]:
         >>> [p.name for p in list_pipelines(cat)]  # doctest: +SKIP
         ['orders']
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with catalog.session() as s:
         return [_record(r) for r in s.scalars(select(orm.Pipeline).order_by(orm.Pipeline.name))]
@@ -171,7 +171,7 @@ def set_pipeline_active(catalog: Catalog, name_or_id: str, active: bool) -> Pipe
         >>> set_pipeline_active(cat, "orders", False).active  # doctest: +SKIP
         False
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     found = get_pipeline(catalog, name_or_id)
     with catalog.session() as s:
@@ -189,7 +189,7 @@ def last_watermark(catalog: Catalog, workflow: str) -> str | None:
         >>> last_watermark(cat, "orders")  # doctest: +SKIP
         '2024-05-01T00:00:00+00:00'
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with catalog.session() as s:
         return s.scalars(

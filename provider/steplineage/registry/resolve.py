@@ -19,12 +19,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.errors import SteplineageError
 from steplineage.models import ResourceRef
 from steplineage.registry.model_runs import ModelRunRecord, parse_record
 from steplineage.registry.templates import SlotKind, TemplateSlot, WorkflowTemplate, template_id
-from steplineage.versions import placeholder_hash
+from steplineage.store.versions import placeholder_hash
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog

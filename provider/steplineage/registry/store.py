@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.errors import ModelRunValidationError, NotFoundError
 from steplineage.registry.model_runs import (BatchResult, ModelRunInfo, ModelRunRecord,
                                              ModelRunRevision)
 from steplineage.registry.resolve import Plan, Resolver, VersionKey, _chunks
-from steplineage.versions import insert_versions_skipping_existing
+from steplineage.store.versions import insert_versions_skipping_existing
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog

@@ -155,8 +155,8 @@ def add_workflow_template(catalog: Catalog, template: WorkflowTemplate) -> Workf
         >>> add_workflow_template(cat, WorkflowTemplate(name="m")).name  # doctest: +SKIP
         'm'
     """
-    from steplineage.catalog import orm
-    from steplineage.versions import insert_or_lose_race
+    from steplineage.store import orm
+    from steplineage.store.versions import insert_or_lose_race
 
     wf = catalog.add_workflow(template.name, workflow_type="manual", version=template.version,
                               description=template.description)
@@ -188,7 +188,7 @@ def get_workflow_template(catalog: Catalog, name_or_id: str) -> WorkflowTemplate
         >>> get_workflow_template(cat, "flood-model").version  # doctest: +SKIP
         '2.1'
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with catalog.session() as s:
         row = s.get(orm.WorkflowTemplate, name_or_id) or s.get(orm.WorkflowTemplate,
@@ -206,7 +206,7 @@ def list_workflow_templates(catalog: Catalog) -> list[WorkflowTemplate]:
         >>> [t.name for t in list_workflow_templates(cat)]  # doctest: +SKIP
         ['flood-model']
     """
-    from steplineage.catalog import orm
+    from steplineage.store import orm
 
     with catalog.session() as s:
         return [_from_row(r) for r in

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
-from steplineage.catalog import orm
-from steplineage.catalog.records import asset_record, execution_record, workflow_record
+from steplineage.store import orm
+from steplineage.store.records import asset_record, execution_record, workflow_record
 from steplineage.errors import NotFoundError
 from steplineage.lineage.graph import LineageGraph, LineageGraphEdge, LineageNode
 from steplineage.status import Status

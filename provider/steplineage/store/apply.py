@@ -1,17 +1,9 @@
-"""Catalog writes as replayable operations.
+"""The one apply path: every catalog write is an operation applied here.
 
-Every change an execution makes to the catalog is one of the operations
-below: a pydantic value with client-generated ids and client-side
-timestamps. :func:`apply_op` writes one inside a session and is idempotent
-(an operation applied twice changes nothing the second time), so the same
-operation can be written now, or spooled while the catalog is unreachable and
-replayed later (see :mod:`steplineage.spool`) with the same result.
-
-Example:
-    >>> op = StatusChanged(execution_id="e1", seq=3, status="running", message="epoch 2",
-    ...                    at=datetime(2024, 1, 1, tzinfo=timezone.utc))
-    >>> parse_op(op.model_dump_json()) == op
-    True
+:func:`apply_op` writes one :mod:`~steplineage.ops` operation inside a session
+and is idempotent (an operation applied twice changes nothing the second
+time): live steps, spool replay, batch registration and OpenLineage ingest
+all write through it.
 """
 
 from __future__ import annotations
@@ -21,124 +13,22 @@ import uuid
 import weakref
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from steplineage.catalog import orm
 from steplineage.errors import NotFoundError, StatusTransitionError, UnknownResourceError
+from steplineage.ops import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
+                             OutputsRegistered, StatusChanged)
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
-from steplineage.versions import insert_or_lose_race, version_id_for
+from steplineage.store import orm
+from steplineage.store.versions import insert_or_lose_race, version_id_for
 
-__all__ = ["AssetSpec", "EdgeSpec", "EdgesAdded", "ExecutionCreated", "ExecutionUpdated", "Op",
-           "OutputsRegistered", "StatusChanged", "apply_op", "ensure_agent", "parse_op"]
+__all__ = ["apply_op", "ensure_agent"]
 
 log = logging.getLogger(__name__)
 
 _AGENT_NAMESPACE = uuid.UUID("0b6c7e0e-8a5e-4f39-9a53-5c1e2a3f4d21")
-
-
-class _Op(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ExecutionCreated(_Op):
-    """A new execution row, its workflow (upserted by id), agent and first history row."""
-
-    op: Literal["execution_created"] = "execution_created"
-    execution: dict[str, Any] = Field(description="Columns of the executions row.")
-    workflow: dict[str, Any] = Field(description="Columns of the workflows row.")
-    agent: str | None = Field(default=None, description="User name linked as operator.")
-    at: datetime
-
-
-class StatusChanged(_Op):
-    """History row ``seq`` of an execution, and the status it moves to."""
-
-    op: Literal["status_changed"] = "status_changed"
-    execution_id: str
-    seq: int
-    status: Status
-    message: str = ""
-    at: datetime
-
-
-class ExecutionUpdated(_Op):
-    """Parameters/metrics merged in, results or stop time set."""
-
-    op: Literal["execution_updated"] = "execution_updated"
-    execution_id: str
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[str, Any] = Field(default_factory=dict)
-    results: dict[str, Any] | None = None
-    stop_time: datetime | None = None
-
-
-class EdgeSpec(BaseModel):
-    """One lineage edge: to a ref version (by hash), an asset or a dataset version."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str
-    role: Literal["input", "output", "code"]
-    resource: str | None = None
-    subpath: str | None = None
-    hash: str | None = None
-    hash_kind: str = "sha256"
-    length: int | None = None
-    asset_id: str | None = None
-    dataset_version_id: str | None = None
-    valid: bool = True
-
-
-class EdgesAdded(_Op):
-    """Edges of one execution (inputs read, outputs declared)."""
-
-    op: Literal["edges_added"] = "edges_added"
-    execution_id: str
-    edges: list[EdgeSpec]
-    at: datetime
-
-
-class AssetSpec(BaseModel):
-    """An uploaded file to register as an asset and link as an output."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    asset_id: str
-    edge_id: str
-    asset_table: str
-    url: str
-    filename: str
-    length: int
-    md5: str
-    sha256: str
-    description: str = ""
-    asset_types: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class OutputsRegistered(_Op):
-    """Completion in one transaction: assets, output versions, final status."""
-
-    op: Literal["outputs_registered"] = "outputs_registered"
-    execution_id: str
-    assets: list[AssetSpec]
-    outputs: list[EdgeSpec] = Field(description="Declared output edges, now with hashes.")
-    status: StatusChanged
-
-
-Op = Annotated[ExecutionCreated | StatusChanged | ExecutionUpdated | EdgesAdded |
-               OutputsRegistered, Field(discriminator="op")]
-_OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
-
-
-def parse_op(data: str | bytes) -> Op:
-    """An operation from its JSON form."""
-    return _OP_ADAPTER.validate_json(data)
-
 
 # Per catalog database: resource ids, and agent and workflow rows known to be committed
 # there. None of them is ever deleted, so a step need not look them up again.

@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from steplineage.journal import Op, apply_op, parse_op
+from steplineage.ops import Op, parse_op
+from steplineage.store.apply import apply_op
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog

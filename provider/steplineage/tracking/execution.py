@@ -9,13 +9,13 @@ it ``failed`` with the error message; KeyboardInterrupt/SIGTERM mark it
 ``aborted``. Either way its declared outputs stay *not valid* and the staged
 files stay in ``working_dir`` for inspection.
 
-Every catalog write is a :mod:`~steplineage.journal` operation. Writes that no
+Every catalog write is a :mod:`~steplineage.ops` operation. Writes that no
 status depends on (parameters, metrics, declared outputs) are held briefly and
 go out with the next status change, at exit, after ``DEFER_SECONDS``, or on
 :meth:`Execution.flush`, so a step costs three transactions: created with its
 inputs, running, and completed with its outputs. If the catalog
 becomes unreachable mid-step and tracking is not strict, the execution carries
-on and its remaining operations go to the durable :mod:`~steplineage.spool`,
+on and its remaining operations go to the durable :mod:`~steplineage.local.spool`,
 to be replayed later; with ``strict=True`` it raises :class:`TrackingError`.
 
 Working dir layout::
@@ -57,22 +57,21 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from steplineage.catalog import orm
-from steplineage.catalog.engine import is_unreachable
-from steplineage.errors import (AssetPathError, ExecutionError,
+from steplineage.store import orm
+from steplineage.errors import (AssetPathError, CatalogUnavailableError, ExecutionError,
                                 StagingError, StatusTransitionError,
                                 TrackingError)
-from steplineage.heartbeat import HEARTBEATS, maybe_reap
-from steplineage.journal import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
-                                 StatusChanged, apply_op)
+from steplineage.tracking.heartbeat import HEARTBEATS, maybe_reap
+from steplineage.ops import EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op, StatusChanged
+from steplineage.store.apply import apply_op
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
                                 InputSpec, ResourceRef, WorkflowRecord, WorkflowType)
 from steplineage.redaction import clean_text, jsonable, redact
-from steplineage.staging import check_name, safe_child
+from steplineage.tracking.staging import check_name, safe_child
 from steplineage.lineage.rules import check_conflicts, check_consistency
-from steplineage.stage_in import ref_edge, stage_assets_and_datasets, write_json_atomic
+from steplineage.tracking.stage_in import ref_edge, stage_assets_and_datasets, write_json_atomic
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
-from steplineage.uploads import collect_output_files, outputs_op
+from steplineage.tracking.uploads import collect_output_files, outputs_op
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
@@ -140,9 +139,7 @@ class Execution:
                 else None
             if existing is not None:
                 return existing
-        except Exception as exc:
-            if not is_unreachable(exc):
-                raise
+        except CatalogUnavailableError as exc:
             _tracking_failed(catalog, exc, "record a new execution", exe_id)
             online = False
             workflow = _offline_workflow(config.workflow, config.name)
@@ -277,9 +274,7 @@ class Execution:
                             check(s)
                 self._announce(items)
                 return
-            except Exception as exc:
-                if not is_unreachable(exc):
-                    raise
+            except CatalogUnavailableError as exc:
                 _tracking_failed(self.catalog, exc, f"write {items[0][0].op}", self.id)
                 self._offline = True
         for op, _ in items:
@@ -538,7 +533,7 @@ class Execution:
 
     def _existing_assets(self, records: dict[str, list[AssetRecord]]
                          ) -> dict[str, list[AssetRecord]]:
-        from steplineage.catalog.records import asset_record
+        from steplineage.store.records import asset_record
 
         wanted = {a.sha256 for items in records.values() for a in items}
         with self.catalog.session() as s:
@@ -581,7 +576,18 @@ class Execution:
             HEARTBEATS.remove(self.id)
             self._beating = False
 
-    def __enter__(self) -> Execution:
+    # -- life cycle: what the context manager and the adapters call ----------------
+
+    def start(self) -> Execution:
+        """Start the step: ``running`` from now, heartbeat on, SIGTERM recorded as ``aborted``.
+
+        The context manager calls it on entry; orchestrator adapters call it
+        where their task body begins. Returns the execution.
+
+        Example:
+            >>> exe = cat.create_execution(sl.ExecutionConfig(workflow="train"))  # doctest: +SKIP
+            >>> exe.start(); ...; exe.complete()  # doctest: +SKIP
+        """
         self.execution_start()
         if threading.current_thread() is threading.main_thread():
             try:
@@ -591,15 +597,18 @@ class Execution:
                 pass
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-            self._previous_sigterm = None
-        if exc is not None:
-            self._finish_with_error(exc, "step raised")
-            return
-        if self.status in FINAL_STATUSES:  # the step ended itself, e.g. skipped
+    def complete(self) -> None:
+        """Finish a step that ran cleanly: stop, then upload outputs (``upload="auto"``).
+
+        With ``upload="manual"`` the execution stays ``running`` ("stopped; outputs
+        await upload_execution_outputs()"). A step that already ended itself (e.g.
+        skipped) only has its held writes flushed.
+
+        Example:
+            >>> exe.start(); exe.log_metrics({"acc": 0.9}); exe.complete()  # doctest: +SKIP
+        """
+        self._restore_sigterm()
+        if self.status in FINAL_STATUSES:
             self._stop_heartbeat()
             self.flush()
             return
@@ -610,6 +619,63 @@ class Execution:
                 self.execution_stop()
                 self.update_status(Status.running,
                                    "stopped; outputs await upload_execution_outputs()")
+
+    def fail(self, error: BaseException | str, context: str = "step raised") -> None:
+        """Record the step as ``failed`` with the error; outputs stay not valid.
+
+        The staged files stay in the working dir for inspection. Passing a
+        ``KeyboardInterrupt``/``SystemExit`` records ``aborted`` instead.
+
+        Example:
+            >>> try:
+            ...     train()
+            ... except Exception as exc:
+            ...     exe.fail(exc)  # doctest: +SKIP
+        """
+        self._restore_sigterm()
+        exc = error if isinstance(error, BaseException) else ExecutionError(error)
+        self._finish_with_error(exc, context)
+
+    def abort(self, reason: str = "aborted") -> None:
+        """Record the step as ``aborted`` (interrupted, cancelled, killed).
+
+        Example:
+            >>> exe.abort("cancelled by the operator")  # doctest: +SKIP
+        """
+        self._restore_sigterm()
+        self._finish(Status.aborted, reason)
+
+    def skip(self, reason: str = "skipped") -> None:
+        """Record the step as ``skipped`` (it had nothing to do); outputs stay not valid.
+
+        Example:
+            >>> exe.skip("no new partitions")  # doctest: +SKIP
+        """
+        self._restore_sigterm()
+        self._finish(Status.skipped, reason)
+
+    def _finish(self, status: Status, message: str) -> None:
+        self._stop_heartbeat()
+        if self.status in FINAL_STATUSES:
+            self.flush()
+        else:
+            self.update_status(status, message)
+
+    def _restore_sigterm(self) -> None:
+        if self._previous_sigterm is not None:
+            with contextlib.suppress(ValueError):  # not the main thread any more
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+
+    def __enter__(self) -> Execution:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc is not None:
+            self.fail(exc)
+        else:
+            self.complete()
 
     def __repr__(self) -> str:
         return f"<Execution {self.id} {self.name!r} {self.status.value}>"

@@ -5,7 +5,7 @@ several local processes can write one embedded catalog. PostgreSQL URLs are
 steered to psycopg 3.
 
 Example:
-    >>> from steplineage.catalog.engine import normalise_url
+    >>> from steplineage.store.engine import normalise_url
     >>> normalise_url("postgresql://u@h/db")
     'postgresql+psycopg://u@h/db'
 """

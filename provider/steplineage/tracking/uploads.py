@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.errors import AssetPathError
-from steplineage.journal import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
+from steplineage.ops import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
 from steplineage.models import AssetRecord, ResourceRef
-from steplineage.staging import is_within
+from steplineage.tracking.staging import is_within
 from steplineage.status import Status
-from steplineage.versions import local_digest, placeholder_hash
+from steplineage.store.versions import local_digest, placeholder_hash
 
 if TYPE_CHECKING:
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["OutputFile", "collect_output_files", "outputs_op"]
 

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.hashing import Digest, hash_path
 from steplineage.models import ResourceRef
 

@@ -1,7 +1,7 @@
 """The catalog's tables as SQLAlchemy 2 typed ORM classes.
 
 The schema itself is created and changed only by the Alembic migrations in
-``steplineage/catalog/migrations``; these classes must agree with them (a test
+``steplineage/store/migrations``; these classes must agree with them (a test
 compares the two).
 
 Lineage is one table of edges, ``lineage_edges``: an execution reads (input),

@@ -1,7 +1,7 @@
 """Staging an execution's inputs: hash refs, download and verify assets and datasets.
 
 Hashing and downloads happen outside any catalog transaction; the edges are
-then written as one :class:`~steplineage.journal.EdgesAdded` operation,
+then written as one :class:`~steplineage.ops.EdgesAdded` operation,
 checked for consistency in the same transaction.
 
 Example:
@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.errors import NotFoundError
-from steplineage.journal import EdgeSpec
+from steplineage.ops import EdgeSpec
 from steplineage.models import DatasetSpec, EdgeRole, ResourceRef
-from steplineage.staging import check_name, safe_child
-from steplineage.versions import current_version, local_digest, placeholder_hash
+from steplineage.tracking.staging import check_name, safe_child
+from steplineage.store.versions import current_version, local_digest, placeholder_hash
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["ref_edge", "stage_assets_and_datasets", "write_json_atomic"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from steplineage.catalog import orm
+from steplineage.store import orm
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionRecord, LineageEdgeRecord,
                                 OrchestratorIdentity, ResourceRecord, ResourceRef, StatusChange,
                                 WorkflowRecord)

@@ -1,6 +1,6 @@
 """The OpenLineage outbox: events waiting to be sent, kept in a SQLite file on local disk.
 
-Like the :mod:`~steplineage.spool` (and next to it, at
+Like the :mod:`~steplineage.local.spool` (and next to it, at
 ``$STEPLINEAGE_HOME/openlineage-outbox.db``), so an event made while the
 lineage backend is down, slow or not yet started survives the process and is
 sent later. Appending is one small local transaction (WAL); a step never

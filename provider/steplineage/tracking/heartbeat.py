@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
-from steplineage.catalog import orm
-from steplineage.journal import StatusChanged, apply_op
+from steplineage.store import orm
+from steplineage.ops import StatusChanged
+from steplineage.store.apply import apply_op
 from steplineage.status import Status
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from steplineage.catalog.orm import Base
+from steplineage.store.orm import Base
 
 config = context.config
 target_metadata = Base.metadata

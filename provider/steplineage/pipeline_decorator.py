@@ -37,7 +37,7 @@ import typing
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from steplineage.errors import ConfigurationError, MetricsError
+from steplineage.errors import CatalogUnavailableError, ConfigurationError, MetricsError
 from steplineage.models import (ETLMetrics, ExecutionConfig, ExecutionContext, ExecutionResults,
                                 InputSpec, WorkflowRecord)
 from steplineage.status import Status
@@ -51,7 +51,7 @@ def orm_now() -> Any:
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
-    from steplineage.execution import Execution
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["track_pipeline_execution"]
 
@@ -107,14 +107,11 @@ def _pipeline_workflow(pipe: dict[str, Any]) -> WorkflowRecord:
 
 def _previous_watermark(cat: Catalog, workflow: str) -> str | None:
     """Where the last completed run said the next should start; None if unknown or offline."""
-    from steplineage.catalog import engine as engines
     from steplineage.registry.pipelines import last_watermark
 
     try:
         return last_watermark(cat, workflow)
-    except Exception as exc:
-        if not engines.is_unreachable(exc):
-            raise
+    except CatalogUnavailableError:
         log.warning("steplineage: catalog unreachable, %s starts without a watermark", workflow)
         return None
 

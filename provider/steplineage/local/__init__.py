@@ -1,0 +1,1 @@
+"""What lives on the worker's disk: the durable spool and outbox, caches, atomic writes."""
