@@ -15,7 +15,8 @@ to do about it::
     │       ├── UnknownAssetTableError
     │       └── UnknownAssetTypeError
     ├── ExecutionError                misuse of an execution
-    │   └── StatusTransitionError     e.g. completed -> running
+    │   ├── StatusTransitionError     e.g. completed -> running
+    │   └── InvalidExecutionIdError   a client-chosen execution id that is not a UUID
     ├── StagingError                  moving files in or out
     │   ├── AssetPathError            a name that would escape the working dir
     │   ├── ChecksumMismatchError     staged content differs from its recorded hash
@@ -51,6 +52,7 @@ __all__ = [
     "ConfigurationError",
     "CsvFormatError",
     "ExecutionError",
+    "InvalidExecutionIdError",
     "LineageConflictError",
     "LineageConsistencyError",
     "LineageError",
@@ -130,6 +132,14 @@ class StatusTransitionError(ExecutionError):
             f"execution {execution_id}: cannot go from {current!r} to {requested!r}; "
             f"from {current!r} the allowed next statuses are: {', '.join(allowed) or 'none (final)'}"
         )
+
+
+class InvalidExecutionIdError(ExecutionError):
+    """A client-chosen execution id that is not in steplineage's id format (a UUID).
+
+    Ids name working directories, so anything else (``..``, a path) is refused
+    before any file or row is touched.
+    """
 
 
 class StagingError(SteplineageError):

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import posixpath
+import uuid
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from dataclasses import dataclass
 
+from steplineage.errors import InvalidExecutionIdError
 from steplineage.status import Status
 
 __all__ = [
@@ -220,12 +222,39 @@ class ExecutionConfig(BaseModel):
         default=None, description="Client-chosen id; re-creating with the same id is idempotent."
     )
 
+    @field_validator("execution_id")
+    @classmethod
+    def _check_execution_id(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_execution_id(value)
+
     @field_validator("watermark", "next_watermark", mode="before")
     @classmethod
     def _stringify_watermark(cls, value: Any) -> Any:
         if isinstance(value, datetime):
             return value.isoformat()
         return None if value is None else str(value)
+
+
+def canonical_execution_id(value: str) -> str:
+    """An execution id in its canonical form (a lowercase hyphenated UUID).
+
+    Raises:
+        InvalidExecutionIdError: ``value`` is not a UUID (ids name directories,
+            so ``..`` or a path must never get through).
+
+    Example:
+        >>> canonical_execution_id("11111111-2222-3333-4444-55555555555A")
+        '11111111-2222-3333-4444-55555555555a'
+    """
+    try:
+        parsed = uuid.UUID(value) if isinstance(value, str) and len(value) == 36 else None
+    except ValueError:
+        parsed = None
+    if parsed is None or str(parsed) != value.lower():
+        raise InvalidExecutionIdError(
+            f"execution id {value!r} is not a uuid: pass str(uuid.uuid4()) (or a uuid5 of your "
+            "run's identity), or leave execution_id unset to get a fresh one")
+    return str(parsed)
 
 
 class WorkflowRecord(BaseModel):

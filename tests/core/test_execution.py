@@ -312,3 +312,29 @@ def test_writes_are_held_no_longer_than_defer_seconds(setup: sl.Catalog,
     with setup.create_execution(sl.ExecutionConfig(workflow="train")) as exe:
         exe.log_metrics({"loss": 0.9})
         assert setup.get_execution(exe.id).metrics == {"loss": 0.9}
+
+
+@pytest.mark.parametrize("bad_id", ["..", "../../x", "/tmp/elsewhere", "a/b", "", "not-a-uuid",
+                                    "11111111-2222-3333-4444-555555555555/.."])
+def test_an_execution_id_that_is_not_ours_is_refused_and_nothing_is_touched(
+        tmp_path: Path, bad_id: str) -> None:
+    # A successful step removes its working dir (working root / id): with ".." that was
+    # the whole STEPLINEAGE_HOME, catalog and objects included.
+    home = tmp_path / "home"
+    victim = tmp_path / "elsewhere"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    cat = sl.Catalog(home=home)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(sl.InvalidExecutionIdError, match="uuid"):
+        with cat.create_execution(sl.ExecutionConfig(workflow="w", execution_id=bad_id.replace(
+                "/tmp/elsewhere", str(victim)))):
+            pass
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert cat.list_executions() == []
+
+
+def test_an_execution_id_in_another_spelling_of_our_format_is_normalised(
+        setup: sl.Catalog) -> None:
+    cfg = sl.ExecutionConfig(workflow="train", execution_id="11111111-2222-3333-4444-55555555555A")
+    assert cfg.execution_id == "11111111-2222-3333-4444-55555555555a"
