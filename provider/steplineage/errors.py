@@ -23,7 +23,9 @@ to do about it::
     │   └── ObjectStoreConflictError  different content under one object-store key
     ├── LineageError
     │   ├── LineageConsistencyError   inputs depend on two versions of one ref
-    │   └── LineageConflictError      independent steps write overlapping refs
+    │   ├── LineageConflictError      independent steps write overlapping refs
+    │   └── LineageQueryError         a node id, cap or graph lookup that cannot be answered
+    │       └── NodeNotInGraphError   LineageGraph.node() of an id the graph lacks
     ├── MetricsError                  e.g. negative ETL counts
     ├── OpenLineageEventError         an incoming OpenLineage event steplineage cannot record
     ├── RegistryError                 model runs registered after the fact
@@ -56,8 +58,10 @@ __all__ = [
     "LineageConflictError",
     "LineageConsistencyError",
     "LineageError",
+    "LineageQueryError",
     "MetricsError",
     "ModelRunValidationError",
+    "NodeNotInGraphError",
     "NotFoundError",
     "ObjectStoreConflictError",
     "OpenLineageEventError",
@@ -177,6 +181,17 @@ class LineageConsistencyError(LineageError):
 
 class LineageConflictError(LineageError):
     """Two independent steps of one parent execution write overlapping refs."""
+
+
+class LineageQueryError(LineageError, ValueError):
+    """A lineage question asked wrongly: a malformed node id, a cap below 1."""
+
+
+class NodeNotInGraphError(LineageQueryError, KeyError):
+    """:meth:`LineageGraph.node` was asked for an id the graph does not hold."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0]) if self.args else ""
 
 
 class MetricsError(SteplineageError, ValueError):

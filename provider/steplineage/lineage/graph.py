@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from steplineage.errors import LineageQueryError, NodeNotInGraphError
+
 if TYPE_CHECKING:
     import networkx as nx
     from prov.model import ProvDocument
@@ -45,10 +47,16 @@ def node_id(kind: str, catalog_id: str) -> str:
 
 
 def split_node_id(value: str) -> tuple[NodeKind, str]:
-    """``"execution:abc"`` -> ``("execution", "abc")``; raises ValueError otherwise."""
+    """``"execution:abc"`` -> ``("execution", "abc")``.
+
+    Raises:
+        LineageQueryError: ``value`` is not ``<kind>:<id>`` with a known kind.
+    """
     kind, sep, rest = value.partition(":")
     if not sep or kind not in CODE_OF_KIND or not rest:
-        raise ValueError(f"{value!r} is not a node id like 'execution:<id>'")
+        raise LineageQueryError(
+            f"{value!r} is not a node id: use '<kind>:<id>' with kind one of "
+            f"{', '.join(CODE_OF_KIND)}, e.g. 'execution:<id>'")
     return kind, rest  # type: ignore[return-value]
 
 
@@ -94,11 +102,17 @@ class LineageGraph(BaseModel):
     partial: bool = Field(default=False, description="True when capped by max_nodes.")
 
     def node(self, node_id_: str) -> LineageNode:
-        """The node with this id (KeyError if absent)."""
+        """The node with this id.
+
+        Raises:
+            NodeNotInGraphError: the graph has no such node (also a ``KeyError``).
+        """
         for n in self.nodes:
             if n.id == node_id_:
                 return n
-        raise KeyError(node_id_)
+        raise NodeNotInGraphError(
+            f"{node_id_!r} is not in this graph of {len(self.nodes)} node(s); walk further "
+            "(a larger depth or max_nodes) or check the id")
 
     def of_kind(self, *kinds: NodeKind) -> list[LineageNode]:
         """Nodes of the given kinds, in the graph's order."""

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from steplineage.store import orm
-from steplineage.errors import NotFoundError
+from steplineage.errors import LineageQueryError, NotFoundError
 from steplineage.lineage.graph import (CODE_OF_KIND, KIND_CODES, LineageGraph, LineageGraphEdge,
                                        LineageNode, node_id, split_node_id)
 from steplineage.models import AssetRecord, ExecutionRecord, ResourceRef
@@ -223,7 +223,7 @@ class Lineage:
     def _walk(self, direction: Literal["upstream", "downstream"], node: NodeSpec,
               depth: int | None, max_nodes: int, as_of: datetime | None) -> LineageGraph:
         if max_nodes < 1:
-            raise ValueError("max_nodes must be at least 1")
+            raise LineageQueryError(f"max_nodes is {max_nodes}: give at least 1 (the root)")
         root = self.resolve_node(node)
         kind, catalog_id = split_node_id(root)
         branches = _UPSTREAM if direction == "upstream" else _DOWNSTREAM
@@ -315,7 +315,7 @@ class Lineage:
             return node_id("version", self.current_version_id(node))
         try:
             kind, cid = split_node_id(node)
-        except ValueError:
+        except LineageQueryError:
             kind, cid = None, node
         tables = {"execution": orm.Execution, "version": orm.Version, "asset": orm.Asset,
                   "dataset_version": orm.DatasetVersion, "agent": orm.Agent}

@@ -19,7 +19,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
+
+from steplineage.errors import ModelRunValidationError
 
 __all__ = ["BatchResult", "ModelRunInfo", "ModelRunRecord", "ModelRunRevision"]
 
@@ -50,6 +53,15 @@ class ModelRunRecord(BaseModel):
     annotations: dict[str, str] = Field(default_factory=dict, description="Key -> value.")
     agents: dict[str, str] = Field(default_factory=dict, description=(
         "Role -> agent name (registered with cat.add_agent)."))
+
+    def __init__(self, **data: Any):
+        # Built directly by users: say what is wrong in our error, not pydantic's.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ModelRunValidationError(
+                [f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+                 for e in exc.errors()]) from None
 
     @field_validator("start_time", "end_time")
     @classmethod

@@ -57,7 +57,33 @@ def _check_names(what: str, names: list[str]) -> list[str]:
     return problems
 
 
-class TemplateSlot(BaseModel):
+class _TemplateModel(BaseModel):
+    """Validation problems of templates surface as :class:`TemplateError`, however built."""
+
+    def __init__(self, **data: Any):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _template_error(exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Any:  # noqa: D102 - pydantic's
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise _template_error(exc) from None
+
+
+def _template_error(exc: ValidationError) -> TemplateError:
+    for err in exc.errors():  # model_validate runs __init__, which already said it our way
+        if isinstance(err.get("ctx", {}).get("error"), TemplateError):
+            return err["ctx"]["error"]
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'template'}: "
+                         f"{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors())
+    return TemplateError(f"invalid workflow template ({problems})")
+
+
+class TemplateSlot(_TemplateModel):
     """One input or output of a workflow template.
 
     Example:
@@ -76,7 +102,7 @@ class TemplateSlot(BaseModel):
     description: str = Field(default="", description="Shown in docs and CSV help.")
 
 
-class WorkflowTemplate(BaseModel):
+class WorkflowTemplate(_TemplateModel):
     """What every model run of one workflow declares.
 
     Raises:
@@ -97,14 +123,6 @@ class WorkflowTemplate(BaseModel):
     agent_roles: list[str] = Field(default_factory=list, description=(
         "Roles agents may play in a run (e.g. modeller, organisation)."))
     id: str | None = Field(default=None, description="Set once registered.")
-
-    def __init__(self, **data: Any):
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'template'}: {e['msg']}"
-                                 for e in exc.errors())
-            raise TemplateError(f"invalid workflow template ({problems})") from None
 
     @model_validator(mode="after")
     def _names(self) -> WorkflowTemplate:
