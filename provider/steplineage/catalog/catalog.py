@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from steplineage.ids import new_id
 from steplineage.store import orm
 from steplineage.store.records import (asset_record, edge_record, execution_record,
                                          resource_record, workflow_record)
@@ -278,7 +279,7 @@ class Catalog(RegistryMixin):
                     raise CatalogError(f"resource {name!r} is already registered at {row.uri}; "
                                        "choose another name")
                 return resource_record(row)
-            row = orm.Resource(id=orm.new_id(), name=name, uri=uri, role=role,
+            row = orm.Resource(id=new_id(), name=name, uri=uri, role=role,
                                description=description)
             if not insert_or_lose_race(s, row):
                 row = s.scalars(select(orm.Resource).where(orm.Resource.name == name)).one()
@@ -479,7 +480,7 @@ class Catalog(RegistryMixin):
         check_name("dataset", name)
         with self.session() as s:
             if s.scalars(select(orm.Dataset).where(orm.Dataset.name == name)).first() is None:
-                s.add(orm.Dataset(id=orm.new_id(), name=name, description=description))
+                s.add(orm.Dataset(id=new_id(), name=name, description=description))
         return name
 
     def add_dataset_version(self, name: str, members: Sequence[str | ResourceRef],
@@ -498,7 +499,7 @@ class Catalog(RegistryMixin):
             latest = s.scalars(select(orm.DatasetVersion.version)
                                .where(orm.DatasetVersion.dataset_id == ds.id)
                                .order_by(orm.DatasetVersion.version.desc()).limit(1)).first()
-            dv = orm.DatasetVersion(id=orm.new_id(), dataset_id=ds.id, version=(latest or 0) + 1,
+            dv = orm.DatasetVersion(id=new_id(), dataset_id=ds.id, version=(latest or 0) + 1,
                                     description=description)
             s.add(dv)
             for member in members:

@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from steplineage.ids import new_id
 from steplineage.store import orm
 from steplineage.errors import OpenLineageEventError
 from steplineage.openlineage.datasets import Resources
@@ -299,7 +300,7 @@ class _Batch:
         key = (rid, sub, hash_)
         vid = self.versions.get(key)
         if vid is None:
-            vid = self.versions[key] = orm.new_id()
+            vid = self.versions[key] = new_id()
             self.new_versions.append({"id": vid, "resource_id": rid, "subpath": sub,
                                       "hash": hash_, "kind": ds.kind, "length": ds.length,
                                       "created_at": at})

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from steplineage.ids import utcnow
 from steplineage.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def sync_pipeline_config(catalog: Catalog, config: PipelineConfig) -> PipelineRe
         if any(getattr(row, k) != v for k, v in changes.items()):
             for key, value in changes.items():
                 setattr(row, key, value)
-            row.updated_at = orm.utcnow()
+            row.updated_at = utcnow()
         return _record(row)
 
 
@@ -178,7 +179,7 @@ def set_pipeline_active(catalog: Catalog, name_or_id: str, active: bool) -> Pipe
         row = s.get(orm.Pipeline, found.id)
         assert row is not None
         row.active = active
-        row.updated_at = orm.utcnow()
+        row.updated_at = utcnow()
         return _record(row)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from steplineage.ids import new_id, utcnow
 from steplineage.store import orm
 from steplineage.errors import ModelRunValidationError, NotFoundError
 from steplineage.registry.model_runs import (BatchResult, ModelRunInfo, ModelRunRecord,
@@ -52,8 +53,8 @@ def _existing_versions(s: Session, keys: set[VersionKey]) -> dict[tuple[str, str
 
 
 def _version_rows(keys: Sequence[VersionKey]) -> list[dict[str, Any]]:
-    now = orm.utcnow()
-    return [{"id": orm.new_id(), "resource_id": rid, "subpath": sub, "hash": hash_,
+    now = utcnow()
+    return [{"id": new_id(), "resource_id": rid, "subpath": sub, "hash": hash_,
              "kind": kind, "length": None, "created_at": now} for rid, sub, hash_, kind in keys]
 
 
@@ -90,7 +91,7 @@ def _write_lineage(s: Session, plans: Sequence[Plan], now: datetime, fresh: bool
     new = {e.version for p in plans for e in p.edges if fresh and e.role == "output"
            and e.version and e.version[3] == "placeholder"}
     versions = _version_ids(s, keys, new)
-    edges = [{"id": orm.new_id(), "execution_id": p.run_id, "role": e.role,
+    edges = [{"id": new_id(), "execution_id": p.run_id, "role": e.role,
               "resource_id": e.resource_id, "subpath": e.subpath,
               "version_id": versions[e.version] if e.version else None,
               "asset_id": e.asset_id, "dataset_version_id": e.dataset_version_id,
@@ -104,7 +105,7 @@ def _write_lineage(s: Session, plans: Sequence[Plan], now: datetime, fresh: bool
 
 
 def _write(s: Session, plans: Sequence[Plan], batch_id: str | None) -> None:
-    now = orm.utcnow()
+    now = utcnow()
     _insert(s, orm.Execution, [
         {"id": p.run_id, "parent_id": None, "status": "completed", "status_message": _MESSAGE,
          "created_at": now, "metrics": {}, "results": None, **_execution_values(p)}
@@ -173,9 +174,9 @@ def register_batch(catalog: Catalog, records: Sequence[ModelRunRecord | dict[str
                     [f"a batch uses one workflow template; this one names "
                      f"{', '.join(sorted({p.template.name for p in plans}))}: split it"],
                     "batch")
-            new_id = batch_id or orm.new_id()
+            new_id = batch_id or new_id()
             _insert(s, orm.ModelRunBatch, [{"id": new_id, "template_id": templates.pop(),
-                                            "size": len(plans), "created_at": orm.utcnow()}])
+                                            "size": len(plans), "created_at": utcnow()}])
             _write(s, plans, new_id)
             return BatchResult(batch_id=new_id, run_ids=[p.run_id for p in plans])
     except IntegrityError:
@@ -223,7 +224,7 @@ def update_run(catalog: Catalog, run_id: str, reason: str,
             raise ModelRunValidationError([f"record: the run was registered against template "
                                            f"{run.record['template']!r}; an update keeps it"],
                                           "update")
-        now = orm.utcnow()
+        now = utcnow()
         s.add(orm.ModelRunRevision(execution_id=run_id, revision=run.revision,
                                    reason=reason.strip(), record=run.record, replaced_at=now))
         s.execute(delete(orm.LineageEdge).where(orm.LineageEdge.execution_id == run_id))

@@ -12,8 +12,7 @@ be a single recursive CTE.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +30,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from steplineage.ids import new_id, utcnow
 
 __all__ = [
     "Agent",
@@ -61,16 +62,6 @@ __all__ = [
 # Plain JSON (text) on every database: JSONB would turn 6.4e16 into an integer, and
 # what a step recorded must come back exactly as it was.
 JSONType = JSON()
-
-
-def new_id() -> str:
-    """A fresh client-side id (so a retried write can be recognised)."""
-    return str(uuid.uuid4())
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now in UTC; every timestamp in the catalog is UTC."""
-    return datetime.now(timezone.utc)
 
 
 class Base(DeclarativeBase):

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from steplineage.ids import new_id, utcnow
 from steplineage.store import orm
 from steplineage.errors import (AssetPathError, CatalogUnavailableError, ExecutionError,
                                 StagingError, StatusTransitionError,
@@ -127,7 +128,7 @@ class Execution:
     @classmethod
     def create(cls, catalog: Catalog, config: ExecutionConfig) -> Execution:
         """Record a new execution and stage its inputs (see the module docstring)."""
-        exe_id = config.execution_id or orm.new_id()
+        exe_id = config.execution_id or new_id()
         working_dir = config.working_dir or catalog.settings.resolved_working_root() / exe_id
         online = True
         try:
@@ -159,7 +160,7 @@ class Execution:
                     host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
                     **(ident.model_dump(exclude_none=True) if ident else {})),
                 workflow=workflow.model_dump(exclude={"id"}) | {"id": workflow.id},
-                agent=_user(), at=orm.utcnow()))
+                agent=_user(), at=utcnow()))
             if not workflow.active:
                 exe.update_status(Status.skipped, f"workflow {workflow.name!r} is inactive")
             else:
@@ -200,7 +201,7 @@ class Execution:
             edges += stage_assets_and_datasets(self)
         with self._batched():  # one transaction: input edges, declared outputs, checks
             if edges:
-                self._write(EdgesAdded(execution_id=self.id, edges=edges, at=orm.utcnow()),
+                self._write(EdgesAdded(execution_id=self.id, edges=edges, at=utcnow()),
                             check=lambda s: check_consistency(self, s, edges))
             for spec in self.config.outputs:
                 self.add_output(spec)
@@ -307,7 +308,7 @@ class Execution:
         op = StatusChanged(execution_id=self.id, seq=self._seq, status=status,
                            message=clean_text(redact(message, (), _secrets_of(
                                self.catalog, self.config.parameters))),
-                           at=orm.utcnow())
+                           at=utcnow())
         self._write(op)
         self.status = status
         if status is Status.running and self._start_time is None:
@@ -331,7 +332,7 @@ class Execution:
         The heartbeat goes on until the outputs are uploaded (``upload="manual"``
         may wait a while), so a stopped execution is not mistaken for a dead one.
         """
-        self._write(ExecutionUpdated(execution_id=self.id, stop_time=orm.utcnow()))
+        self._write(ExecutionUpdated(execution_id=self.id, stop_time=utcnow()))
 
     def record(self) -> ExecutionRecord:
         """A fresh snapshot of this execution from the catalog (held writes included)."""
@@ -356,7 +357,7 @@ class Execution:
         directory), else to the working dir. Returns the file's path.
         """
         start = self._start_time
-        elapsed = (orm.utcnow() - start).total_seconds() if start else None
+        elapsed = (utcnow() - start).total_seconds() if start else None
         data = {"step": self.name, "execution_id": self.id,
                 "start_time": start.isoformat() if start else None,
                 "execution_time_seconds": elapsed,
@@ -454,7 +455,7 @@ class Execution:
         """Record one more input read during the run (hashed now)."""
         ref = self.catalog.resolve_ref(spec)
         edges = [ref_edge(self.catalog, EdgeRole.input, ref, online=not self._offline)]
-        self._write(EdgesAdded(execution_id=self.id, edges=edges, at=orm.utcnow()),
+        self._write(EdgesAdded(execution_id=self.id, edges=edges, at=utcnow()),
                     check=lambda s: check_consistency(self, s, edges))
         return ref
 
@@ -471,9 +472,9 @@ class Execution:
         ref = self.catalog.resolve_ref(spec)
         if any(e.resource == ref.name and e.subpath == ref.subpath for e in self._outputs):
             return ref
-        edge = EdgeSpec(id=orm.new_id(), role="output", resource=ref.name, subpath=ref.subpath,
+        edge = EdgeSpec(id=new_id(), role="output", resource=ref.name, subpath=ref.subpath,
                         valid=False)
-        op = EdgesAdded(execution_id=self.id, edges=[edge], at=orm.utcnow())
+        op = EdgesAdded(execution_id=self.id, edges=[edge], at=utcnow())
         if self.parent_id:  # siblings may conflict: check now, so the error comes from here
             self._write(op, check=lambda s: check_conflicts(self, s, ref))
         else:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
+from steplineage.ids import utcnow
 from steplineage.store import orm
 from steplineage.ops import StatusChanged
 from steplineage.store.apply import apply_op
@@ -73,7 +74,7 @@ class Heartbeats:
                 try:
                     with cat.session() as s:
                         s.execute(update(orm.Execution).where(orm.Execution.id.in_(ids))
-                                  .values(heartbeat_at=orm.utcnow()))
+                                  .values(heartbeat_at=utcnow()))
                 except Exception as exc:  # noqa: BLE001 - a missed beat is not worth a crash
                     log.debug("steplineage heartbeat failed: %s", exc)
 
@@ -86,7 +87,7 @@ def reap(catalog: Catalog, stale_after_seconds: float = 600.0) -> list[str]:
 
     Their declared outputs stay not valid (outputs are registered only on completion).
     """
-    cutoff = orm.utcnow() - timedelta(seconds=stale_after_seconds)
+    cutoff = utcnow() - timedelta(seconds=stale_after_seconds)
     with catalog.session() as s:
         rows = s.execute(select(orm.Execution.id, orm.Execution.heartbeat_at).where(
             orm.Execution.status.in_(_LIVE), orm.Execution.heartbeat_at < cutoff)).all()
@@ -99,7 +100,7 @@ def reap(catalog: Catalog, stale_after_seconds: float = 600.0) -> list[str]:
                 execution_id=exe_id, seq=seq + 1, status=Status.aborted,
                 message=f"reaped: no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC "
                         f"(more than {stale_after_seconds:g}s); the process died",
-                at=orm.utcnow()), strict=False)
+                at=utcnow()), strict=False)
         reaped.append(exe_id)
     return reaped
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from steplineage.ids import new_id
 from steplineage.store import orm
 from steplineage.errors import NotFoundError
 from steplineage.ops import EdgeSpec
@@ -39,7 +40,7 @@ def ref_edge(catalog: Catalog, role: EdgeRole, ref: ResourceRef, online: bool) -
     """
     digest = local_digest(catalog, ref)
     if digest is not None:
-        return EdgeSpec(id=orm.new_id(), role=role.value, resource=ref.name,
+        return EdgeSpec(id=new_id(), role=role.value, resource=ref.name,
                         subpath=ref.subpath, hash=digest.sha256, length=digest.length)
     if online:
         with catalog.session() as s:
@@ -47,7 +48,7 @@ def ref_edge(catalog: Catalog, role: EdgeRole, ref: ResourceRef, online: bool) -
             hash_, kind = version.hash, version.kind
     else:
         hash_, kind = placeholder_hash(ref, "initial"), "placeholder"
-    return EdgeSpec(id=orm.new_id(), role=role.value, resource=ref.name, subpath=ref.subpath,
+    return EdgeSpec(id=new_id(), role=role.value, resource=ref.name, subpath=ref.subpath,
                     hash=hash_, hash_kind=kind)
 
 
@@ -64,10 +65,10 @@ def stage_assets_and_datasets(exe: Execution) -> list[EdgeSpec]:
         dest = safe_child(exe.working_dir, "inputs", asset.asset_table, asset.filename)
         cat.object_store.get_file(asset.sha256, dest, what=f"input asset {asset.id}")
         exe.asset_paths[asset.id] = dest
-        edges.append(EdgeSpec(id=orm.new_id(), role="input", asset_id=asset.id))
+        edges.append(EdgeSpec(id=new_id(), role="input", asset_id=asset.id))
     for spec in exe.config.datasets:
         dv_id = _stage_dataset(exe, DatasetSpec(name=spec) if isinstance(spec, str) else spec)
-        edges.append(EdgeSpec(id=orm.new_id(), role="input", dataset_version_id=dv_id))
+        edges.append(EdgeSpec(id=new_id(), role="input", dataset_version_id=dv_id))
     return edges
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from steplineage.ids import new_id, utcnow
 from steplineage.store import orm
 from steplineage.errors import AssetPathError
 from steplineage.ops import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
@@ -102,7 +103,7 @@ def outputs_op(exe: Execution, files: list[OutputFile], declared: list[EdgeSpec]
     records: dict[str, list[AssetRecord]] = {}
     for f in files:
         obj = cat.object_store.put_file(f.path.resolve())
-        spec = AssetSpec(asset_id=orm.new_id(), edge_id=orm.new_id(), asset_table=f.asset_table,
+        spec = AssetSpec(asset_id=new_id(), edge_id=new_id(), asset_table=f.asset_table,
                          url=obj.url, filename=f.filename, length=obj.digest.length,
                          md5=obj.digest.md5, sha256=obj.digest.sha256,
                          description=f.description, asset_types=f.asset_types,
@@ -126,6 +127,6 @@ def outputs_op(exe: Execution, files: list[OutputFile], declared: list[EdgeSpec]
     n_assets = len(specs)
     status = StatusChanged(execution_id=exe.id, seq=seq, status=Status.completed,
                            message=f"completed: {n_assets} asset(s), {len(outputs)} output "
-                                   "ref(s) registered", at=orm.utcnow())
+                                   "ref(s) registered", at=utcnow())
     op = OutputsRegistered(execution_id=exe.id, assets=specs, outputs=outputs, status=status)
     return op, records
