@@ -12,35 +12,30 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import time
-import logging
 import json
+import logging
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-
-from steplineage.ids import new_id
-from steplineage.store import orm
-from steplineage.store.records import (asset_record, edge_record, execution_record,
-                                         resource_record, workflow_record)
-from steplineage.errors import (CatalogError, CatalogUnavailableError, NotFoundError, UnknownAssetTableError,
-                                UnknownAssetTypeError, UnknownResourceError)
-from steplineage.hashing import HashCache
+from steplineage.errors import (CatalogError, CatalogUnavailableError, NotFoundError,
+                                UnknownAssetTableError, UnknownAssetTypeError,
+                                UnknownResourceError)
+from steplineage.hashing import Digest, HashCache, hash_path
+from steplineage.local.spool import FlushResult, Spool
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
                                 LineageEdgeRecord, ResourceRecord, ResourceRef, ResourceRole,
                                 WorkflowRecord, WorkflowType)
 from steplineage.objectstore import ObjectStore
 from steplineage.registry.mixin import RegistryMixin
 from steplineage.settings import Settings, get_settings
-from steplineage.local.spool import FlushResult, Spool
-from steplineage.tracking.staging import check_name
 from steplineage.status import Status
+from steplineage.store import agents, assets, datasets, executions, resources, workflows
 from steplineage.store.store import Store
-from steplineage.store.versions import insert_or_lose_race
+from steplineage.tracking.staging import check_name
+from steplineage.workflows import describe_workflow, workflow_id  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from steplineage.tracking.execution import Execution
@@ -52,7 +47,6 @@ log = logging.getLogger("steplineage")
 
 #: how long a catalog object trusts its list of resources before re-reading it
 RESOURCE_CACHE_SECONDS = 5.0
-_WORKFLOW_NAMESPACE = uuid.UUID("6f1c1b52-5b7e-4d8c-9d0e-2c1e5f7a9b10")
 
 
 class Catalog(RegistryMixin):
@@ -105,7 +99,7 @@ class Catalog(RegistryMixin):
 
     # -- plumbing -----------------------------------------------------------------
 
-    def session(self) -> contextlib.AbstractContextManager[Session]:
+    def session(self) -> contextlib.AbstractContextManager[Any]:
         """A session in a transaction: committed on success, rolled back on error."""
         return self.store.session()
 
@@ -202,13 +196,7 @@ class Catalog(RegistryMixin):
         """
         rec = describe_workflow(name, workflow_type, url, version, description, source, active)
         self._workflows.pop(name, None)
-        with self.session() as s:
-            row = s.get(orm.Workflow, rec.id)
-            if row is None:
-                row = orm.Workflow(**rec.model_dump())
-                if not insert_or_lose_race(s, row):
-                    row = s.get(orm.Workflow, rec.id)
-            return workflow_record(row)
+        return workflows.insert_workflow(self.store, rec)
 
     def get_workflow(self, name_or_id: str) -> WorkflowRecord:
         """The workflow with this id, or the newest one with this name.
@@ -216,23 +204,17 @@ class Catalog(RegistryMixin):
         Raises:
             NotFoundError: no such workflow.
         """
-        with self.session() as s:
-            row = s.get(orm.Workflow, name_or_id) or s.scalars(
-                select(orm.Workflow).where(orm.Workflow.name == name_or_id)
-                .order_by(orm.Workflow.created_at.desc()).limit(1)).first()
-            if row is None:
-                raise NotFoundError(f"no workflow named {name_or_id!r}: add it with "
-                                    f"cat.add_workflow({name_or_id!r}, workflow_type='script')")
-            return workflow_record(row)
+        found = workflows.find_workflow(self.store, name_or_id)
+        if found is None:
+            raise NotFoundError(f"no workflow named {name_or_id!r}: add it with "
+                                f"cat.add_workflow({name_or_id!r}, workflow_type='script')")
+        return found
 
     def set_workflow_active(self, name: str, active: bool) -> None:
         """Switch every version of a workflow on or off (off: executions are skipped)."""
-        with self.session() as s:
-            rows = s.scalars(select(orm.Workflow).where(orm.Workflow.name == name)).all()
-            if not rows:
-                raise NotFoundError(f"no workflow named {name!r}")
-            for row in rows:
-                row.active = active
+        if not workflows.set_workflow_active(self.store, name, active):
+            raise NotFoundError(f"no workflow named {name!r}: add it with "
+                                f"cat.add_workflow({name!r}, workflow_type='script')")
         self._workflows.pop(name, None)
 
     def workflow_for_step(self, name: str) -> WorkflowRecord:
@@ -272,22 +254,12 @@ class Catalog(RegistryMixin):
         role = ResourceRole(role).value
         uri = Path(uri).absolute().as_uri() if isinstance(uri, Path) or str(uri).startswith("/") \
             else str(uri).rstrip("/")
-        with self.session() as s:
-            row = s.scalars(select(orm.Resource).where(orm.Resource.name == name)).first()
-            if row is not None:
-                if row.uri != uri:
-                    raise CatalogError(f"resource {name!r} is already registered at {row.uri}; "
-                                       "choose another name")
-                return resource_record(row)
-            row = orm.Resource(id=new_id(), name=name, uri=uri, role=role,
-                               description=description)
-            if not insert_or_lose_race(s, row):
-                row = s.scalars(select(orm.Resource).where(orm.Resource.name == name)).one()
-                if row.uri != uri:
-                    raise CatalogError(f"resource {name!r} was just registered at {row.uri} by "
-                                       "another process; choose another name")
-            self._resources = None
-            return resource_record(row)
+        found = resources.insert_resource(self.store, name, uri, role, description)
+        if found.uri != uri:
+            raise CatalogError(f"resource {name!r} is already registered at {found.uri}; "
+                               "choose another name")
+        self._resources = None
+        return found
 
     def get_resource(self, name: str) -> ResourceRecord:
         """A registered resource by name.
@@ -316,9 +288,7 @@ class Catalog(RegistryMixin):
             return self._resources[1]
 
         def fetch() -> list[dict[str, Any]]:
-            with self.session() as s:
-                return [resource_record(r).model_dump() for r in
-                        s.scalars(select(orm.Resource).order_by(orm.Resource.name))]
+            return [r.model_dump() for r in resources.list_resources(self.store)]
 
         found = [ResourceRecord(**r) for r in self._cached("resources", fetch)]
         self._resources = (now, found)
@@ -391,35 +361,37 @@ class Catalog(RegistryMixin):
             return None
         return root / ref.subpath if ref.subpath else root
 
+    def local_digest(self, ref: ResourceRef) -> Digest | None:
+        """The content digest of a ref on this machine (cached), or None if unreadable here.
+
+        Example:
+            >>> cat.local_digest(sl.ResourceRef("raw", "jan.csv")).sha256  # doctest: +SKIP
+            '9f86d08...'
+        """
+        path = self.ref_local_path(ref)
+        if path is None or not path.exists():
+            return None
+        return hash_path(path, self.hash_cache)
+
     # -- vocabulary and assets ----------------------------------------------------
 
     def create_asset_table(self, name: str, description: str = "") -> str:
         """Create an asset table such as ``Model`` or ``Image`` (idempotent)."""
-        return self._add_term(orm.AssetTable, "asset table", name, description)
+        assets.add_term(self.store, "asset_table", check_name("asset table", name), description)
+        return name
 
     def list_asset_tables(self) -> dict[str, str]:
         """Asset table names with their descriptions."""
-        return self._cached("asset_tables", lambda: self._terms(orm.AssetTable))
+        return self._cached("asset_tables", lambda: assets.list_terms(self.store, "asset_table"))
 
     def add_asset_type(self, name: str, description: str = "") -> str:
         """Add a term to the ``Asset_Type`` vocabulary (idempotent)."""
-        return self._add_term(orm.AssetType, "asset type", name, description)
+        assets.add_term(self.store, "asset_type", check_name("asset type", name), description)
+        return name
 
     def list_asset_types(self) -> dict[str, str]:
         """Asset-type terms with their descriptions."""
-        return self._cached("asset_types", lambda: self._terms(orm.AssetType))
-
-    def _add_term(self, table: type[orm.AssetTable] | type[orm.AssetType], kind: str,
-                  name: str, description: str) -> str:
-        check_name(kind, name)
-        with self.session() as s:
-            if s.get(table, name) is None:
-                insert_or_lose_race(s, table(name=name, description=description))
-        return name
-
-    def _terms(self, table: type[orm.AssetTable] | type[orm.AssetType]) -> dict[str, str]:
-        with self.session() as s:
-            return {t.name: t.description for t in s.scalars(select(table).order_by(table.name))}
+        return self._cached("asset_types", lambda: assets.list_terms(self.store, "asset_type"))
 
     def check_asset_table(self, name: str) -> None:
         """Raise :class:`UnknownAssetTableError` unless the table exists."""
@@ -455,32 +427,24 @@ class Catalog(RegistryMixin):
         Raises:
             NotFoundError: no such asset.
         """
-        with self.session() as s:
-            row = s.get(orm.Asset, asset_id)
-            if row is None:
-                raise NotFoundError(f"no asset with id {asset_id!r}")
-            return asset_record(row)
+        found = assets.get_asset(self.store, asset_id)
+        if found is None:
+            raise NotFoundError(f"no asset with id {asset_id!r}: list assets with "
+                                "cat.list_assets()")
+        return found
 
     def list_assets(self, asset_table: str | None = None,
                     asset_type: str | None = None) -> list[AssetRecord]:
         """Assets, optionally of one table and/or carrying one asset type."""
-        query = select(orm.Asset).order_by(orm.Asset.created_at, orm.Asset.filename)
         if asset_table is not None:
             self.check_asset_table(asset_table)
-            query = query.where(orm.Asset.asset_table == asset_table)
-        if asset_type is not None:
-            query = query.join(orm.AssetTypeLink).where(orm.AssetTypeLink.type_name == asset_type)
-        with self.session() as s:
-            return [asset_record(a) for a in s.scalars(query)]
+        return assets.list_assets(self.store, asset_table, asset_type)
 
     # -- datasets and agents ------------------------------------------------------
 
     def create_dataset(self, name: str, description: str = "") -> str:
         """Create a dataset (a named, versioned collection of assets and refs)."""
-        check_name("dataset", name)
-        with self.session() as s:
-            if s.scalars(select(orm.Dataset).where(orm.Dataset.name == name)).first() is None:
-                s.add(orm.Dataset(id=new_id(), name=name, description=description))
+        datasets.create_dataset(self.store, check_name("dataset", name), description)
         return name
 
     def add_dataset_version(self, name: str, members: Sequence[str | ResourceRef],
@@ -489,51 +453,25 @@ class Catalog(RegistryMixin):
 
         Members are asset ids or refs; a ref is pinned to the version it holds now.
         """
-        from steplineage.store.versions import current_version
-
-        with self.session() as s:
-            ds = s.scalars(select(orm.Dataset).where(orm.Dataset.name == name)).first()
-            if ds is None:
-                raise NotFoundError(f"no dataset {name!r}: create it with "
-                                    f"cat.create_dataset({name!r})")
-            latest = s.scalars(select(orm.DatasetVersion.version)
-                               .where(orm.DatasetVersion.dataset_id == ds.id)
-                               .order_by(orm.DatasetVersion.version.desc()).limit(1)).first()
-            dv = orm.DatasetVersion(id=new_id(), dataset_id=ds.id, version=(latest or 0) + 1,
-                                    description=description)
-            s.add(dv)
-            for member in members:
-                if isinstance(member, ResourceRef):
-                    version = current_version(self, s, self.resolve_ref(member))
-                    s.add(orm.DatasetMember(dataset_version_id=dv.id, version_id=version.id))
-                else:
-                    if s.get(orm.Asset, member) is None:
-                        raise NotFoundError(f"dataset member {member!r} is not an asset id")
-                    s.add(orm.DatasetMember(dataset_version_id=dv.id, asset_id=member))
-            return dv.version
+        pinned: list[str | datasets.RefMember] = []
+        for member in members:  # hashed before the transaction: a big tree must not hold it
+            if isinstance(member, ResourceRef):
+                ref = self.resolve_ref(member)
+                pinned.append(datasets.RefMember(self.get_resource(ref.name).id, ref,
+                                                 self.local_digest(ref)))
+            else:
+                pinned.append(member)
+        return datasets.add_dataset_version(self.store, name, pinned, description)
 
     def add_agent(self, name: str, kind: str = "person", description: str = "") -> str:
         """Register a person, organisation or service account; returns its id."""
         if kind not in ("person", "organisation", "service"):
             raise CatalogError(f"agent kind {kind!r} must be person, organisation or service")
-        from steplineage.store.apply import ensure_agent
-
-        with self.session() as s:
-            agent_id = ensure_agent(s, name, kind)
-            if description:
-                row = s.get(orm.Agent, agent_id)
-                assert row is not None
-                row.description = description
-            return agent_id
+        return agents.add_agent(self.store, name, kind, description)
 
     def link_agent(self, execution_id: str, agent: str, role: str = "operator") -> None:
         """Associate an agent (by name; created as a person if new) with an execution."""
-        from steplineage.store.apply import ensure_agent
-
-        with self.session() as s:
-            agent_id = ensure_agent(s, agent, "person")
-            if s.get(orm.ExecutionAgent, (execution_id, agent_id)) is None:
-                s.add(orm.ExecutionAgent(execution_id=execution_id, agent_id=agent_id, role=role))
+        agents.link_agent(self.store, execution_id, agent, role)
 
     # -- executions ---------------------------------------------------------------
 
@@ -559,11 +497,11 @@ class Catalog(RegistryMixin):
         Raises:
             NotFoundError: no such execution.
         """
-        with self.session() as s:
-            row = s.get(orm.Execution, execution_id)
-            if row is None:
-                raise NotFoundError(f"no execution with id {execution_id!r}")
-            return execution_record(row)
+        found = executions.get_execution(self.store, execution_id)
+        if found is None:
+            raise NotFoundError(f"no execution with id {execution_id!r}: list executions with "
+                                "cat.list_executions() or `steplineage executions`")
+        return found
 
     def list_executions(
         self,
@@ -574,39 +512,15 @@ class Catalog(RegistryMixin):
         limit: int | None = 100,
     ) -> list[ExecutionRecord]:
         """Executions, newest first, filtered by workflow name, status, parent or DAG."""
-        # Histories in one more query for the whole page, not one per execution.
-        query = select(orm.Execution).options(selectinload(orm.Execution.history)).order_by(
-            orm.Execution.created_at.desc(), orm.Execution.id)
-        if workflow is not None:
-            query = query.join(orm.Workflow).where(orm.Workflow.name == workflow)
-        if status is not None:
-            query = query.where(orm.Execution.status == Status(status).value)
-        if parent_id is not None:
-            query = query.where(orm.Execution.parent_id == parent_id)
-        if dag_id is not None:
-            query = query.where(orm.Execution.dag_id == dag_id)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.session() as s:
-            return [execution_record(r) for r in s.scalars(query)]
+        return executions.list_executions(self.store, workflow,
+                                          None if status is None else Status(status),
+                                          parent_id, dag_id, limit)
 
     def list_edges(self, execution_id: str | None = None,
                    role: EdgeRole | str | None = None) -> list[LineageEdgeRecord]:
         """Lineage edges, optionally of one execution and/or one role."""
-        query = select(orm.LineageEdge).order_by(orm.LineageEdge.created_at, orm.LineageEdge.id)
-        if execution_id is not None:
-            query = query.where(orm.LineageEdge.execution_id == execution_id)
-        if role is not None:
-            query = query.where(orm.LineageEdge.role == EdgeRole(role).value)
-        with self.session() as s:
-            resources = {r.id: r.name for r in s.scalars(select(orm.Resource))}
-            versions: dict[str, str] = {}
-            edges = list(s.scalars(query))
-            ids = {e.version_id for e in edges if e.version_id}
-            if ids:
-                versions = {v.id: v.hash for v in
-                            s.scalars(select(orm.Version).where(orm.Version.id.in_(ids)))}
-            return [edge_record(e, resources, versions) for e in edges]
+        return executions.list_edges(self.store, execution_id,
+                                     None if role is None else EdgeRole(role).value)
 
 
 def _update_json(path: Path, key: str, what: str, value: Any) -> None:
@@ -621,41 +535,6 @@ def _update_json(path: Path, key: str, what: str, value: Any) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique per writer
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
-
-
-def describe_workflow(name: str, workflow_type: WorkflowType | str = WorkflowType.script,
-                      url: str | None = None, version: str | None = None, description: str = "",
-                      source: str | Path | None = None, active: bool = True) -> WorkflowRecord:
-    """The record :meth:`Catalog.add_workflow` stores, computed without a catalog.
-
-    A step that starts while the catalog is unreachable still knows its workflow's
-    id this way (the id is deterministic), so its spooled records replay onto it.
-
-    Example:
-        >>> describe_workflow("etl", "script", version="2").id == describe_workflow(
-        ...     "etl", "script", version="2").id
-        True
-    """
-    workflow_type = WorkflowType(workflow_type).value
-    checksum = dirty = None
-    if source is not None:
-        from steplineage.gitinfo import source_info
-
-        info = source_info(source)
-        checksum, dirty = info.checksum, info.dirty
-        url = url or info.url
-        version = version or (info.commit[:12] if info.commit else None)
-    return WorkflowRecord(id=workflow_id(name, workflow_type, version, url, checksum), name=name,
-                          workflow_type=workflow_type, version=version, url=url,
-                          checksum=checksum, description=description, active=active,
-                          dirty=dirty)
-
-
-def workflow_id(name: str, workflow_type: str, version: str | None, url: str | None,
-                checksum: str | None) -> str:
-    """The deterministic id of a workflow: the same code registers once, on any host."""
-    key = "\0".join(str(p) for p in (name, workflow_type, version, url, checksum))
-    return str(uuid.uuid5(_WORKFLOW_NAMESPACE, key))
 
 
 def _local_root(uri: str) -> Path | None:

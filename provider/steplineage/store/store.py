@@ -18,13 +18,17 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from steplineage.errors import CatalogUnavailableError
 from steplineage.store import engine as engines
+
+if TYPE_CHECKING:
+    from steplineage.ops import Op
 
 __all__ = ["Store", "catalog_identity"]
 
@@ -105,6 +109,28 @@ class Store:
                     yield session
                 for remember in session.info.get("steplineage_on_commit", ()):
                     remember()
+
+    def apply(self, ops: Sequence[Op], *, strict: bool = True,
+              checks: Sequence[Callable[[Session], None]] = ()) -> None:
+        """Write ``ops`` in one transaction through the one apply path, then run ``checks``.
+
+        Every write goes this way: live steps, spool replay, registration and
+        ingest. Applying an operation twice changes nothing the second time.
+        With ``strict=False`` (replay), a status change the state machine no
+        longer allows is kept in the history without moving the status.
+        ``checks`` see the transaction with the operations applied; one that
+        raises rolls everything back.
+
+        Example:
+            >>> store.apply([ExecutionCreated(...)])  # doctest: +SKIP
+        """
+        from steplineage.store.apply import apply_op
+
+        with self.session() as s:
+            for op in ops:
+                apply_op(s, op, strict=strict)
+            for check in checks:
+                check(s)
 
     def upgrade(self, revision: str = "head") -> str:
         """Bring the schema to ``revision`` (see :func:`~steplineage.store.engine.upgrade`)."""

@@ -54,28 +54,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from steplineage.ids import new_id, utcnow
-from steplineage.store import orm
 from steplineage.errors import (AssetPathError, CatalogUnavailableError, ExecutionError,
-                                StagingError, StatusTransitionError,
-                                TrackingError)
-from steplineage.tracking.heartbeat import HEARTBEATS, maybe_reap
-from steplineage.ops import EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op, StatusChanged
-from steplineage.store.apply import apply_op
+                                StagingError, StatusTransitionError, TrackingError)
+from steplineage.ids import new_id, utcnow
+from steplineage.lineage.rules import check_conflicts, check_consistency
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
                                 InputSpec, ResourceRef, WorkflowRecord, WorkflowType)
+from steplineage.ops import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
+                             StatusChanged)
 from steplineage.redaction import clean_text, jsonable, redact
-from steplineage.tracking.staging import check_name, safe_child
-from steplineage.lineage.rules import check_conflicts, check_consistency
-from steplineage.tracking.stage_in import ref_edge, stage_assets_and_datasets, write_json_atomic
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
+from steplineage.store.assets import assets_by_content
+from steplineage.store.executions import live_state
+from steplineage.tracking.heartbeat import HEARTBEATS, maybe_reap
+from steplineage.tracking.observers import observers_for
+from steplineage.tracking.stage_in import ref_edge, stage_assets_and_datasets, write_json_atomic
+from steplineage.tracking.staging import check_name, safe_child
 from steplineage.tracking.uploads import collect_output_files, outputs_op
+from steplineage.workflows import describe_workflow
 
 if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+    from sqlalchemy.orm import Session
+
+    from steplineage.tracking.ports import TrackingCatalog
 
 __all__ = ["Execution"]
 
@@ -93,7 +95,7 @@ _HOLDING: weakref.WeakSet[Execution] = weakref.WeakSet()
 class Execution:
     """A live execution; get one from :meth:`Catalog.create_execution`."""
 
-    def __init__(self, catalog: Catalog, execution_id: str, config: ExecutionConfig,
+    def __init__(self, catalog: TrackingCatalog, execution_id: str, config: ExecutionConfig,
                  workflow: WorkflowRecord, working_dir: Path, status: Status, *, seq: int = 0,
                  online: bool = True):
         self.catalog = catalog
@@ -126,7 +128,7 @@ class Execution:
     # -- creation and staging -----------------------------------------------------
 
     @classmethod
-    def create(cls, catalog: Catalog, config: ExecutionConfig) -> Execution:
+    def create(cls, catalog: TrackingCatalog, config: ExecutionConfig) -> Execution:
         """Record a new execution and stage its inputs (see the module docstring)."""
         exe_id = config.execution_id or new_id()
         working_dir = config.working_dir or catalog.settings.resolved_working_root() / exe_id
@@ -265,29 +267,24 @@ class Execution:
     def _apply(self, items: list[_Item]) -> None:
         if not items:
             return
+        ops = [op for op, _ in items]
         if not self._offline:
             try:
-                with self.catalog.session() as s:
-                    for op, _ in items:
-                        apply_op(s, op)
-                    for _, check in items:
-                        if check is not None:
-                            check(s)
-                self._announce(items)
+                self.catalog.store.apply(ops, checks=[c for _, c in items if c is not None])
+                self._announce(ops)
                 return
             except CatalogUnavailableError as exc:
                 _tracking_failed(self.catalog, exc, f"write {items[0][0].op}", self.id)
                 self._offline = True
-        for op, _ in items:
-            self.catalog.spool.append(self.catalog.spool_key, op)
-        self._announce(items)
+        for op in ops:
+            self.catalog.spool.append(self.catalog.store.identity, op)
+        self._announce(ops)
 
-    def _announce(self, items: list[_Item]) -> None:
+    def _announce(self, ops: list[Op]) -> None:
         # OpenLineage export is off by default; when on it only appends to a local outbox.
         if self.catalog.settings.openlineage:
-            from steplineage.openlineage.emitter import enqueue
-
-            enqueue(self, [op for op, _ in items])
+            for observe in observers_for(["openlineage"]):
+                observe(self, ops)
 
     # -- status -------------------------------------------------------------------
 
@@ -534,12 +531,8 @@ class Execution:
 
     def _existing_assets(self, records: dict[str, list[AssetRecord]]
                          ) -> dict[str, list[AssetRecord]]:
-        from steplineage.store.records import asset_record
-
-        wanted = {a.sha256 for items in records.values() for a in items}
-        with self.catalog.session() as s:
-            found = {(a.asset_table, a.sha256, a.filename): asset_record(a) for a in
-                     s.scalars(select(orm.Asset).where(orm.Asset.sha256.in_(wanted)))}
+        found = assets_by_content(self.catalog.store,
+                                  (a.sha256 for items in records.values() for a in items))
         return {table: [found.get((a.asset_table, a.sha256, a.filename), a) for a in items]
                 for table, items in records.items()}
 
@@ -682,7 +675,7 @@ class Execution:
         return f"<Execution {self.id} {self.name!r} {self.status.value}>"
 
 
-def _tracking_failed(catalog: Catalog, exc: BaseException, what: str, execution_id: str) -> None:
+def _tracking_failed(catalog: TrackingCatalog, exc: BaseException, what: str, execution_id: str) -> None:
     if catalog.settings.strict:
         raise TrackingError(f"steplineage could not {what} (execution {execution_id}): the "
                             f"catalog is unreachable ({type(exc).__name__}: {exc}); strict mode "
@@ -691,22 +684,18 @@ def _tracking_failed(catalog: Catalog, exc: BaseException, what: str, execution_
                 "spooling to %s for replay", what, execution_id, exc, catalog.spool.path)
 
 
-def _existing(catalog: Catalog, exe_id: str, config: ExecutionConfig,
+def _existing(catalog: TrackingCatalog, exe_id: str, config: ExecutionConfig,
               workflow: WorkflowRecord) -> Execution | None:
     """The live handle of an execution that is already in the catalog (a retried create)."""
-    with catalog.session() as s:
-        row = s.get(orm.Execution, exe_id)
-        if row is None:
-            return None
-        seq = s.scalar(select(func.max(orm.StatusHistory.seq))
-                       .where(orm.StatusHistory.execution_id == exe_id)) or 0
-        working_dir = Path(row.working_dir) if row.working_dir else \
-            catalog.settings.resolved_working_root() / row.id
-        return Execution(catalog, row.id, config, workflow, working_dir, Status(row.status),
-                         seq=seq)
+    state = live_state(catalog.store, exe_id)
+    if state is None:
+        return None
+    working_dir = Path(state.working_dir) if state.working_dir else \
+        catalog.settings.resolved_working_root() / exe_id
+    return Execution(catalog, exe_id, config, workflow, working_dir, state.status, seq=state.seq)
 
 
-def _resolve_workflow(catalog: Catalog, workflow: str | WorkflowRecord | None,
+def _resolve_workflow(catalog: TrackingCatalog, workflow: str | WorkflowRecord | None,
                       name: str | None) -> WorkflowRecord:
     if isinstance(workflow, WorkflowRecord):
         return workflow
@@ -719,8 +708,6 @@ def _resolve_workflow(catalog: Catalog, workflow: str | WorkflowRecord | None,
 
 def _offline_workflow(workflow: str | WorkflowRecord | None, name: str | None) -> WorkflowRecord:
     """The workflow record add_workflow would make, computed without the catalog."""
-    from steplineage.catalog.catalog import describe_workflow
-
     if isinstance(workflow, WorkflowRecord):
         return workflow
     wf_name = workflow or name
@@ -729,11 +716,11 @@ def _offline_workflow(workflow: str | WorkflowRecord | None, name: str | None) -
     return describe_workflow(wf_name, WorkflowType.script)
 
 
-def _clean_params(catalog: Catalog, params: dict[str, Any]) -> dict[str, Any]:
+def _clean_params(catalog: TrackingCatalog, params: dict[str, Any]) -> dict[str, Any]:
     return redact(jsonable(params), catalog.settings.redact_keys)
 
 
-def _secrets_of(catalog: Catalog, params: dict[str, Any]) -> list[str]:
+def _secrets_of(catalog: TrackingCatalog, params: dict[str, Any]) -> list[str]:
     """Literal values of secret-looking parameters, so messages never repeat them."""
     from steplineage.redaction import secret_values
 

@@ -16,23 +16,19 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
 
 from steplineage.ids import utcnow
-from steplineage.store import orm
 from steplineage.ops import StatusChanged
-from steplineage.store.apply import apply_op
 from steplineage.status import Status
+from steplineage.store.executions import last_seq, silent_executions, touch_heartbeats
 
 if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+    from steplineage.tracking.ports import TrackingCatalog
 
 __all__ = ["HEARTBEATS", "Heartbeats", "maybe_reap", "reap"]
 
 log = logging.getLogger("steplineage")
 
-_LIVE = (Status.created.value, Status.initializing.value, Status.running.value,
-         Status.uploading.value)
 
 
 class Heartbeats:
@@ -44,11 +40,11 @@ class Heartbeats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[str, Catalog] = {}
+        self._running: dict[str, TrackingCatalog] = {}
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
 
-    def add(self, catalog: Catalog, execution_id: str) -> None:
+    def add(self, catalog: TrackingCatalog, execution_id: str) -> None:
         with self._lock:
             self._running[execution_id] = catalog
             if self._thread is None or not self._thread.is_alive():
@@ -67,14 +63,12 @@ class Heartbeats:
                             default=30.0)
             self._wake.wait(every)
             with self._lock:
-                by_catalog: dict[int, tuple[Catalog, list[str]]] = {}
+                by_catalog: dict[int, tuple[TrackingCatalog, list[str]]] = {}
                 for exe_id, cat in self._running.items():
                     by_catalog.setdefault(id(cat), (cat, []))[1].append(exe_id)
             for cat, ids in by_catalog.values():
                 try:
-                    with cat.session() as s:
-                        s.execute(update(orm.Execution).where(orm.Execution.id.in_(ids))
-                                  .values(heartbeat_at=utcnow()))
+                    touch_heartbeats(cat.store, ids)
                 except Exception as exc:  # noqa: BLE001 - a missed beat is not worth a crash
                     log.debug("steplineage heartbeat failed: %s", exc)
 
@@ -82,25 +76,19 @@ class Heartbeats:
 HEARTBEATS = Heartbeats()
 
 
-def reap(catalog: Catalog, stale_after_seconds: float = 600.0) -> list[str]:
+def reap(catalog: TrackingCatalog, stale_after_seconds: float = 600.0) -> list[str]:
     """Mark executions whose heartbeat stopped as ``aborted``; returns their ids.
 
     Their declared outputs stay not valid (outputs are registered only on completion).
     """
     cutoff = utcnow() - timedelta(seconds=stale_after_seconds)
-    with catalog.session() as s:
-        rows = s.execute(select(orm.Execution.id, orm.Execution.heartbeat_at).where(
-            orm.Execution.status.in_(_LIVE), orm.Execution.heartbeat_at < cutoff)).all()
     reaped = []
-    for exe_id, beat in rows:
-        with catalog.session() as s:
-            seq = s.scalar(select(func.max(orm.StatusHistory.seq)).where(
-                orm.StatusHistory.execution_id == exe_id)) or 0
-            apply_op(s, StatusChanged(
-                execution_id=exe_id, seq=seq + 1, status=Status.aborted,
-                message=f"reaped: no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC "
-                        f"(more than {stale_after_seconds:g}s); the process died",
-                at=utcnow()), strict=False)
+    for exe_id, beat in silent_executions(catalog.store, cutoff):
+        catalog.store.apply([StatusChanged(
+            execution_id=exe_id, seq=last_seq(catalog.store, exe_id) + 1, status=Status.aborted,
+            message=f"reaped: no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC "
+                    f"(more than {stale_after_seconds:g}s); the process died",
+            at=utcnow())], strict=False)
         reaped.append(exe_id)
     return reaped
 
@@ -108,7 +96,7 @@ def reap(catalog: Catalog, stale_after_seconds: float = 600.0) -> list[str]:
 _last_lazy_reap: dict[str, float] = {}
 
 
-def maybe_reap(catalog: Catalog) -> None:
+def maybe_reap(catalog: TrackingCatalog) -> None:
     """Reap lazily: at most once per ``reap_interval_seconds`` per process and catalog.
 
     Called when an execution starts, so dead executions get their ``aborted``
@@ -118,7 +106,7 @@ def maybe_reap(catalog: Catalog) -> None:
     import time
 
     now = time.monotonic()
-    key = catalog.spool_key
+    key = catalog.store.identity
     interval = catalog.settings.reap_interval_seconds
     if interval <= 0 or now - _last_lazy_reap.get(key, float("-inf")) < interval:
         return

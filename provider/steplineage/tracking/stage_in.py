@@ -15,37 +15,32 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from steplineage.ids import new_id
-from steplineage.store import orm
-from steplineage.errors import NotFoundError
 from steplineage.ops import EdgeSpec
 from steplineage.models import DatasetSpec, EdgeRole, ResourceRef
 from steplineage.tracking.staging import check_name, safe_child
-from steplineage.store.versions import current_version, local_digest, placeholder_hash
+from steplineage.store.datasets import dataset_members
+from steplineage.store.versions import current_hash, placeholder_hash
 
 if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+    from steplineage.tracking.ports import TrackingCatalog
     from steplineage.tracking.execution import Execution
 
 __all__ = ["ref_edge", "stage_assets_and_datasets", "write_json_atomic"]
 
 
-def ref_edge(catalog: Catalog, role: EdgeRole, ref: ResourceRef, online: bool) -> EdgeSpec:
+def ref_edge(catalog: TrackingCatalog, role: EdgeRole, ref: ResourceRef, online: bool) -> EdgeSpec:
     """An edge for ``ref`` carrying the version it holds now.
 
     Local content is hashed (cached); otherwise, when the catalog is reachable,
     the newest version written to the ref is used; offline, its initial placeholder.
     """
-    digest = local_digest(catalog, ref)
+    digest = catalog.local_digest(ref)
     if digest is not None:
         return EdgeSpec(id=new_id(), role=role.value, resource=ref.name,
                         subpath=ref.subpath, hash=digest.sha256, length=digest.length)
     if online:
-        with catalog.session() as s:
-            version = current_version(catalog, s, ref)
-            hash_, kind = version.hash, version.kind
+        hash_, kind = current_hash(catalog.store, catalog.get_resource(ref.name).id, ref)
     else:
         hash_, kind = placeholder_hash(ref, "initial"), "placeholder"
     return EdgeSpec(id=new_id(), role=role.value, resource=ref.name, subpath=ref.subpath,
@@ -74,24 +69,8 @@ def stage_assets_and_datasets(exe: Execution) -> list[EdgeSpec]:
 
 def _stage_dataset(exe: Execution, spec: DatasetSpec) -> str:
     cat = exe.catalog
-    with cat.session() as s:
-        query = (select(orm.DatasetVersion).join(orm.Dataset)
-                 .where(orm.Dataset.name == spec.name))
-        if spec.version is not None:
-            query = query.where(orm.DatasetVersion.version == spec.version)
-        dv = s.scalars(query.order_by(orm.DatasetVersion.version.desc()).limit(1)).first()
-        if dv is None:
-            raise NotFoundError(f"dataset {spec.name!r} has no version "
-                                f"{spec.version if spec.version is not None else '(any)'}")
-        members = s.scalars(select(orm.DatasetMember)
-                            .where(orm.DatasetMember.dataset_version_id == dv.id)).all()
-        asset_ids = [m.asset_id for m in members if m.asset_id]
-        refs = [{"resource": r_name, "subpath": v.subpath or None, "hash": v.hash}
-                for v, r_name in s.execute(
-                    select(orm.Version, orm.Resource.name)
-                    .join(orm.Resource, orm.Resource.id == orm.Version.resource_id)
-                    .where(orm.Version.id.in_([m.version_id for m in members if m.version_id])))]
-        dv_id, dv_number = dv.id, dv.version
+    found = dataset_members(cat.store, spec.name, spec.version)
+    asset_ids, refs, dv_id, dv_number = found.asset_ids, list(found.refs), found.id, found.version
     root = safe_child(exe.working_dir, "datasets", check_name("dataset", spec.name))
     root.mkdir(parents=True, exist_ok=True)
     listing: dict[str, Any] = {"dataset": spec.name, "version": dv_number,

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steplineage.ids import new_id, utcnow
-from steplineage.store import orm
 from steplineage.errors import AssetPathError
 from steplineage.ops import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
 from steplineage.models import AssetRecord, ResourceRef
 from steplineage.tracking.staging import is_within
 from steplineage.status import Status
-from steplineage.store.versions import local_digest, placeholder_hash
+from steplineage.store.versions import placeholder_hash
 
 if TYPE_CHECKING:
     from steplineage.tracking.execution import Execution
@@ -117,7 +116,7 @@ def outputs_op(exe: Execution, files: list[OutputFile], declared: list[EdgeSpec]
     outputs = []
     for edge in declared:
         ref = ResourceRef(edge.resource or "", edge.subpath)
-        digest = local_digest(cat, ref)
+        digest = cat.local_digest(ref)
         if digest is not None:
             outputs.append(edge.model_copy(update={"hash": digest.sha256, "hash_kind": "sha256",
                                                    "length": digest.length, "valid": True}))
