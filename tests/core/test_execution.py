@@ -306,9 +306,9 @@ def test_held_writes_reach_the_catalog_when_the_process_exits(tmp_path: Path) ->
 
 def test_writes_are_held_no_longer_than_defer_seconds(setup: sl.Catalog,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import steplineage.tracking.execution as execution
+    import steplineage.tracking.writer as writer
 
-    monkeypatch.setattr(execution, "DEFER_SECONDS", 0.0)  # every hold has expired at once
+    monkeypatch.setattr(writer, "DEFER_SECONDS", 0.0)  # every hold has expired at once
     with setup.create_execution(sl.ExecutionConfig(workflow="train")) as exe:
         exe.log_metrics({"loss": 0.9})
         assert setup.get_execution(exe.id).metrics == {"loss": 0.9}

@@ -174,11 +174,11 @@ def register_batch(catalog: Catalog, records: Sequence[ModelRunRecord | dict[str
                     [f"a batch uses one workflow template; this one names "
                      f"{', '.join(sorted({p.template.name for p in plans}))}: split it"],
                     "batch")
-            new_id = batch_id or new_id()
-            _insert(s, orm.ModelRunBatch, [{"id": new_id, "template_id": templates.pop(),
+            batch = batch_id or new_id()
+            _insert(s, orm.ModelRunBatch, [{"id": batch, "template_id": templates.pop(),
                                             "size": len(plans), "created_at": utcnow()}])
-            _write(s, plans, new_id)
-            return BatchResult(batch_id=new_id, run_ids=[p.run_id for p in plans])
+            _write(s, plans, batch)
+            return BatchResult(batch_id=batch, run_ids=[p.run_id for p in plans])
     except IntegrityError:
         # the same batch id, registered by a concurrent retry a moment ago
         done = _existing_batch(catalog, batch_id, len(records)) if batch_id else None

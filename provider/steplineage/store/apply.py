@@ -13,13 +13,21 @@ import uuid
 import weakref
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from steplineage.errors import NotFoundError, StatusTransitionError, UnknownResourceError
-from steplineage.ops import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
-                             OutputsRegistered, StatusChanged)
+from steplineage.ops import (
+    EdgesAdded,
+    EdgeSpec,
+    ExecutionCreated,
+    ExecutionUpdated,
+    Op,
+    OutputsRegistered,
+    StatusChanged,
+)
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
 from steplineage.store import orm
 from steplineage.store.versions import insert_or_lose_race, version_id_for

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from steplineage.store import orm
-from steplineage.models import (AssetRecord, EdgeRole, ExecutionRecord, LineageEdgeRecord,
-                                OrchestratorIdentity, ResourceRecord, ResourceRef, StatusChange,
-                                WorkflowRecord)
+from steplineage.models import (
+    AssetRecord,
+    EdgeRole,
+    ExecutionRecord,
+    LineageEdgeRecord,
+    OrchestratorIdentity,
+    ResourceRecord,
+    ResourceRef,
+    StatusChange,
+    WorkflowRecord,
+)
 from steplineage.status import Status
+from steplineage.store import orm
 
 __all__ = ["asset_record", "edge_record", "execution_record", "resource_record",
            "workflow_record"]

@@ -16,9 +16,9 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from steplineage.store import orm
 from steplineage.hashing import Digest
 from steplineage.models import ResourceRef
+from steplineage.store import orm
 
 if TYPE_CHECKING:
     from steplineage.store.store import Store

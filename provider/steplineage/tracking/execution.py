@@ -18,14 +18,8 @@ becomes unreachable mid-step and tracking is not strict, the execution carries
 on and its remaining operations go to the durable :mod:`~steplineage.local.spool`,
 to be replayed later; with ``strict=True`` it raises :class:`TrackingError`.
 
-Working dir layout::
-
-    inputs/<asset table>/<file>      input assets (verified)
-    datasets/<dataset>/...           materialised dataset members, members.json
-    assets/<asset table>/<file>      outputs to upload (asset_file_path)
-    metadata/<kind>/<file>           execution metadata (execution_metadata_path)
-    tables/<table>.csv               table values (table_path)
-    results.json                     write_results, when no results location was given
+The working dir's layout is in :mod:`~steplineage.tracking.workdir`; how writes
+reach the catalog (or the spool) in :mod:`~steplineage.tracking.writer`.
 
 Example:
     >>> cfg = sl.ExecutionConfig(workflow="train", inputs=[sl.ResourceRef("raw", "jan.csv")])  # doctest: +SKIP
@@ -37,59 +31,47 @@ Example:
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import getpass
-import json
 import logging
-import shutil
 import signal
-import socket
 import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-
-from steplineage.errors import (AssetPathError, CatalogUnavailableError, ExecutionError,
-                                StagingError, StatusTransitionError, TrackingError)
+from steplineage.errors import ExecutionError, StatusTransitionError
 from steplineage.ids import new_id, utcnow
 from steplineage.lineage.rules import check_conflicts, check_consistency
-from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
-                                InputSpec, ResourceRef, WorkflowRecord, WorkflowType)
-from steplineage.ops import (EdgesAdded, EdgeSpec, ExecutionCreated, ExecutionUpdated, Op,
-                             StatusChanged)
+from steplineage.models import (
+    AssetRecord,
+    EdgeRole,
+    ExecutionConfig,
+    ExecutionRecord,
+    InputSpec,
+    ResourceRef,
+    WorkflowRecord,
+)
+from steplineage.ops import EdgesAdded, EdgeSpec, ExecutionUpdated, Op, StatusChanged
 from steplineage.redaction import clean_text, jsonable, redact
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
 from steplineage.store.assets import assets_by_content
-from steplineage.store.executions import live_state
-from steplineage.tracking.heartbeat import HEARTBEATS, maybe_reap
+from steplineage.tracking import workdir
+from steplineage.tracking.heartbeat import HEARTBEATS
 from steplineage.tracking.observers import observers_for
-from steplineage.tracking.stage_in import ref_edge, stage_assets_and_datasets, write_json_atomic
-from steplineage.tracking.staging import check_name, safe_child
+from steplineage.tracking.stage_in import ref_edge, write_json_atomic
+from steplineage.tracking.staging import check_name
 from steplineage.tracking.uploads import collect_output_files, outputs_op
-from steplineage.workflows import describe_workflow
+from steplineage.tracking.writer import Check, StepWriter
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from steplineage.tracking.ports import TrackingCatalog
 
 __all__ = ["Execution"]
 
 log = logging.getLogger("steplineage")
 
-MANIFEST = ".steplineage/manifest.json"
-#: Longest time a parameter/metric/output write waits for the next transaction.
-DEFER_SECONDS = 1.0
-
-_Item = tuple[Op, "Callable[[Session], None] | None"]
-# Executions holding deferred writes: flushed at interpreter exit if nothing else did.
-_HOLDING: weakref.WeakSet[Execution] = weakref.WeakSet()
 
 
 class Execution:
@@ -110,134 +92,35 @@ class Execution:
         self.asset_paths: dict[str, Path] = {}
         self.dataset_paths: dict[str, Path] = {}
         self._seq = seq
-        self._offline = not online
+        self._writer = StepWriter(catalog, execution_id, online=online, announce=self._announce)
         self._outputs: list[EdgeSpec] = []
         self._start_time: datetime | None = None
         self._upload_result: dict[str, list[AssetRecord]] | None = None
         self._previous_sigterm: Any = None
         self._beating = False
-        self._batch: list[_Item] | None = None
-        self._deferred: list[_Item] = []
-        self._deferred_since = 0.0
 
     @property
     def offline(self) -> bool:
         """True once the catalog was unreachable and writes go to the spool."""
-        return self._offline
-
-    # -- creation and staging -----------------------------------------------------
+        return self._writer.offline
 
     @classmethod
     def create(cls, catalog: TrackingCatalog, config: ExecutionConfig) -> Execution:
-        """Record a new execution and stage its inputs (see the module docstring)."""
-        exe_id = config.execution_id or new_id()
-        working_dir = config.working_dir or catalog.settings.resolved_working_root() / exe_id
-        online = True
-        try:
-            catalog.flush_spool()  # the next tracked step replays what an outage left
-            maybe_reap(catalog)  # ...and retires executions whose process died
-            workflow = _resolve_workflow(catalog, config.workflow, config.name)
-            # A fresh uuid cannot exist yet; a client-chosen id may be a retried create.
-            existing = _existing(catalog, exe_id, config, workflow) if config.execution_id \
-                else None
-            if existing is not None:
-                return existing
-        except CatalogUnavailableError as exc:
-            _tracking_failed(catalog, exc, "record a new execution", exe_id)
-            online = False
-            workflow = _offline_workflow(config.workflow, config.name)
-        exe = cls(catalog, exe_id, config, workflow, working_dir, Status.created, online=online)
-        ident = config.orchestrator
-        # One transaction: created, first status, input edges, declared outputs, checks.
-        exe._batch = []
-        error: BaseException | None = None
-        try:
-            exe._write(ExecutionCreated(
-                execution=dict(
-                    id=exe_id, name=exe.name, workflow_id=workflow.id,
-                    parent_id=config.parent_execution_id, status=Status.created.value,
-                    status_message="created", description=config.description,
-                    parameters=_clean_params(catalog, config.parameters), metrics={},
-                    watermark=config.watermark, next_watermark=config.next_watermark,
-                    host=socket.gethostname(), user=_user(), working_dir=str(working_dir),
-                    **(ident.model_dump(exclude_none=True) if ident else {})),
-                workflow=workflow.model_dump(exclude={"id"}) | {"id": workflow.id},
-                agent=_user(), at=utcnow()))
-            if not workflow.active:
-                exe.update_status(Status.skipped, f"workflow {workflow.name!r} is inactive")
-            else:
-                exe.update_status(Status.initializing, "staging inputs")
-            head = len(exe._batch)
-            if workflow.active:
-                try:
-                    exe._stage_inputs()
-                except BaseException as exc:
-                    error = exc
-                    del exe._batch[head:]
-            batch = exe._batch
-        finally:
-            exe._batch = None
-        try:
-            exe._apply(batch)
-        except Exception as exc:
-            if len(batch) == head:
-                raise
-            # A lineage check refused the inputs: record the execution, then its failure.
-            exe._apply(batch[:head])
-            error = exc
-        if error is not None:
-            exe._finish_with_error(error, "staging inputs failed")
-            raise error
-        return exe
+        """Record a new execution and stage its inputs (see :mod:`~steplineage.tracking.creation`)."""
+        from steplineage.tracking.creation import create_execution
 
-    def _stage_inputs(self) -> None:
-        cat = self.catalog
-        refs = [(EdgeRole.input, cat.resolve_ref(spec)) for spec in self.config.inputs]
-        refs += [(EdgeRole.code, cat.resolve_ref(spec)) for spec in self.config.code]
-        edges = [ref_edge(cat, role, ref, online=not self._offline) for role, ref in refs]
-        if self.config.assets or self.config.datasets:
-            if self._offline:
-                raise StagingError(f"execution {self.id}: the catalog is unreachable, so its "
-                                   "input assets and datasets cannot be looked up; retry when "
-                                   "it is back")
-            edges += stage_assets_and_datasets(self)
-        with self._batched():  # one transaction: input edges, declared outputs, checks
-            if edges:
-                self._write(EdgesAdded(execution_id=self.id, edges=edges, at=utcnow()),
-                            check=lambda s: check_consistency(self, s, edges))
-            for spec in self.config.outputs:
-                self.add_output(spec)
-            if self.config.results is not None:
-                self.add_output(self.config.results)
+        return create_execution(catalog, config)
 
-    # -- writing ------------------------------------------------------------------
+    # -- writing (see tracking/writer.py) ------------------------------------------
 
-    def _write(self, op: Op, check: Callable[[Session], None] | None = None) -> None:
-        """Apply ``op`` (after any deferred ones) to the catalog, or spool it if unreachable.
-
-        Inside :meth:`_batched` the operation waits for the batch's single transaction.
-        """
-        if self._batch is not None:
-            self._batch.append((op, check))
-        else:
-            self._apply([*self._take_deferred(), (op, check)])
+    def _write(self, op: Op, check: Check | None = None) -> None:
+        self._writer.write(op, check)
 
     def _defer(self, op: Op) -> None:
-        """Hold ``op`` for the next transaction (at most ``DEFER_SECONDS``)."""
-        if self._batch is not None:
-            self._batch.append((op, None))
-            return
-        now = time.monotonic()
-        if not self._deferred:
-            self._deferred_since = now
-            _HOLDING.add(self)
-        self._deferred.append((op, None))
-        if now - self._deferred_since >= DEFER_SECONDS:
-            self.flush()
+        self._writer.defer(op)
 
-    def _take_deferred(self) -> list[_Item]:
-        items, self._deferred = self._deferred, []
-        return items
+    def _batched(self) -> contextlib.AbstractContextManager[None]:
+        return self._writer.batched()
 
     def flush(self) -> None:
         """Write held parameters, metrics and declared outputs now.
@@ -248,37 +131,7 @@ class Execution:
         Example:
             >>> exe.log_metrics({"loss": 0.4}); exe.flush()  # doctest: +SKIP
         """
-        self._apply(self._take_deferred())
-
-    @contextlib.contextmanager
-    def _batched(self) -> Iterator[None]:
-        """Collect writes and apply them in one transaction at the end (nesting joins)."""
-        if self._batch is not None:
-            yield
-            return
-        self._batch = []
-        try:
-            yield
-            batch = self._batch
-        finally:
-            self._batch = None
-        self._apply([*self._take_deferred(), *batch])
-
-    def _apply(self, items: list[_Item]) -> None:
-        if not items:
-            return
-        ops = [op for op, _ in items]
-        if not self._offline:
-            try:
-                self.catalog.store.apply(ops, checks=[c for _, c in items if c is not None])
-                self._announce(ops)
-                return
-            except CatalogUnavailableError as exc:
-                _tracking_failed(self.catalog, exc, f"write {items[0][0].op}", self.id)
-                self._offline = True
-        for op in ops:
-            self.catalog.spool.append(self.catalog.store.identity, op)
-        self._announce(ops)
+        self._writer.flush()
 
     def _announce(self, ops: list[Op]) -> None:
         # OpenLineage export is off by default; when on it only appends to a local outbox.
@@ -319,7 +172,7 @@ class Execution:
                 "inactive; check exe.status before starting, or re-activate the workflow with "
                 f"cat.set_workflow_active({self.workflow.name!r}, True)")
         self.update_status(Status.running, "started")
-        if not self._offline:
+        if not self.offline:
             HEARTBEATS.add(self.catalog, self.id)
             self._beating = True
 
@@ -341,7 +194,7 @@ class Execution:
     def log_params(self, params: dict[str, Any]) -> None:
         """Add or update parameters (secret-looking keys are redacted)."""
         self._defer(ExecutionUpdated(execution_id=self.id,
-                                     parameters=_clean_params(self.catalog, params)))
+                                     parameters=clean_params(self.catalog, params)))
 
     def log_metrics(self, metrics: dict[str, Any]) -> None:
         """Add or update metrics (numbers, or anything JSON can hold)."""
@@ -358,7 +211,7 @@ class Execution:
         data = {"step": self.name, "execution_id": self.id,
                 "start_time": start.isoformat() if start else None,
                 "execution_time_seconds": elapsed,
-                "parameters": _clean_params(self.catalog, self.config.parameters),
+                "parameters": clean_params(self.catalog, self.config.parameters),
                 "run_description": self.config.description, "metrics": jsonable(metrics)}
         target_dir = self.working_dir
         if self.config.results is not None:
@@ -380,9 +233,7 @@ class Execution:
     def execution_asset_path(self, asset_name: str) -> Path:
         """The directory whose files are uploaded into asset table ``asset_name``."""
         self.catalog.check_asset_table(asset_name)
-        path = safe_child(self.working_dir, "assets", asset_name)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return workdir.asset_dir(self.working_dir, asset_name)
 
     def asset_file_path(self, asset_name: str, file_name: str | Path,
                         asset_types: list[str] | None = None, copy_file: bool = False,
@@ -403,55 +254,28 @@ class Execution:
         """
         types = list(asset_types or [])
         self.catalog.check_asset_types(types)
-        directory = self.execution_asset_path(asset_name)
-        source = Path(file_name)
-        if rename_file is not None:
-            check_name("rename_file", rename_file)
-        if source.is_absolute():
-            if not source.is_file():
-                raise AssetPathError(f"{source} is not an existing file: pass a plain file name "
-                                     "to create a new asset, or the path of a file to stage")
-            dest = safe_child(directory, rename_file or source.name)
-            dest.unlink(missing_ok=True)
-            if copy_file:
-                shutil.copy2(source, dest)
-            else:
-                dest.symlink_to(source.resolve())
-        else:
-            dest = safe_child(directory, rename_file or str(file_name))
-            dest.parent.mkdir(parents=True, exist_ok=True)
-        self._remember(dest, {"asset_table": asset_name, "asset_types": types,
-                              "description": description, "metadata": jsonable(metadata),
-                              "staged_from": str(source.resolve()) if source.is_absolute()
-                              else None})
-        return dest
+        self.catalog.check_asset_table(asset_name)
+        return workdir.place_asset_file(
+            self.working_dir, asset_name, file_name, copy_file=copy_file,
+            rename_file=rename_file, entry={"asset_table": asset_name, "asset_types": types,
+                                            "description": description,
+                                            "metadata": jsonable(metadata)})
 
     def execution_metadata_path(self, kind: str) -> Path:
         """The directory for metadata files of ``kind`` (an asset type, e.g. ``Execution_Config``)."""
         self.catalog.check_asset_types([check_name("metadata kind", kind)])
-        path = safe_child(self.working_dir, "metadata", kind)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return workdir.metadata_dir(self.working_dir, kind)
 
     def table_path(self, table: str) -> Path:
         """A CSV file for rows of ``table``; uploaded as an ``Execution_Table`` asset."""
-        path = safe_child(self.working_dir, "tables", check_name("table", table) + ".csv")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def _remember(self, path: Path, entry: dict[str, Any]) -> None:
-        manifest = read_manifest(self.working_dir)
-        manifest[path.relative_to(self.working_dir).as_posix()] = entry
-        manifest_path = self.working_dir / MANIFEST
-        manifest_path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(manifest_path, manifest)
+        return workdir.table_file(self.working_dir, table)
 
     # -- inputs and outputs -------------------------------------------------------
 
     def add_input(self, spec: InputSpec) -> ResourceRef:
         """Record one more input read during the run (hashed now)."""
         ref = self.catalog.resolve_ref(spec)
-        edges = [ref_edge(self.catalog, EdgeRole.input, ref, online=not self._offline)]
+        edges = [ref_edge(self.catalog, EdgeRole.input, ref, online=not self.offline)]
         self._write(EdgesAdded(execution_id=self.id, edges=edges, at=utcnow()),
                     check=lambda s: check_consistency(self, s, edges))
         return ref
@@ -501,7 +325,8 @@ class Execution:
                 f"execution {self.id} is {self.status.value}; only a running execution uploads "
                 "its outputs (a failed one keeps them in its working dir for inspection)")
         try:
-            files = collect_output_files(self.working_dir, read_manifest(self.working_dir))
+            files = collect_output_files(self.working_dir,
+                                         workdir.read_manifest(self.working_dir))
             # Without files there is nothing slow to show progress for: one transaction.
             with self._batched():
                 if stop:
@@ -518,11 +343,11 @@ class Execution:
             raise
         self.status = Status.completed
         self._stop_heartbeat()
-        if records and not self._offline:  # identical content may already be an asset
+        if records and not self.offline:  # identical content may already be an asset
             records = self._existing_assets(records)
         self._upload_result = records
         if clean_folder:
-            self._clean_working_dir()
+            workdir.clean(self.working_dir, keep_dir=self.config.working_dir is not None)
         return records
 
     def _outputs_op(self, files: list[Any]) -> tuple[Op, dict[str, list[AssetRecord]]]:
@@ -535,13 +360,6 @@ class Execution:
                                   (a.sha256 for items in records.values() for a in items))
         return {table: [found.get((a.asset_table, a.sha256, a.filename), a) for a in items]
                 for table, items in records.items()}
-
-    def _clean_working_dir(self) -> None:
-        if self.config.working_dir is None:
-            shutil.rmtree(self.working_dir, ignore_errors=True)
-            return
-        for sub in ("inputs", "datasets", "assets", "metadata", "tables", ".steplineage"):
-            shutil.rmtree(self.working_dir / sub, ignore_errors=True)
 
     def child(self, name: str, **config: Any) -> Execution:
         """Create a nested execution (same workflow unless given) under this one.
@@ -675,48 +493,7 @@ class Execution:
         return f"<Execution {self.id} {self.name!r} {self.status.value}>"
 
 
-def _tracking_failed(catalog: TrackingCatalog, exc: BaseException, what: str, execution_id: str) -> None:
-    if catalog.settings.strict:
-        raise TrackingError(f"steplineage could not {what} (execution {execution_id}): the "
-                            f"catalog is unreachable ({type(exc).__name__}: {exc}); strict mode "
-                            "fails the step. Set strict=False to spool and carry on") from exc
-    log.warning("steplineage: catalog unreachable while trying to %s (execution %s): %s; "
-                "spooling to %s for replay", what, execution_id, exc, catalog.spool.path)
-
-
-def _existing(catalog: TrackingCatalog, exe_id: str, config: ExecutionConfig,
-              workflow: WorkflowRecord) -> Execution | None:
-    """The live handle of an execution that is already in the catalog (a retried create)."""
-    state = live_state(catalog.store, exe_id)
-    if state is None:
-        return None
-    working_dir = Path(state.working_dir) if state.working_dir else \
-        catalog.settings.resolved_working_root() / exe_id
-    return Execution(catalog, exe_id, config, workflow, working_dir, state.status, seq=state.seq)
-
-
-def _resolve_workflow(catalog: TrackingCatalog, workflow: str | WorkflowRecord | None,
-                      name: str | None) -> WorkflowRecord:
-    if isinstance(workflow, WorkflowRecord):
-        return workflow
-    wf_name = workflow or name
-    if not wf_name:
-        raise ExecutionError("an execution needs a workflow or a name: "
-                             "ExecutionConfig(workflow='train', ...)")
-    return catalog.workflow_for_step(wf_name)
-
-
-def _offline_workflow(workflow: str | WorkflowRecord | None, name: str | None) -> WorkflowRecord:
-    """The workflow record add_workflow would make, computed without the catalog."""
-    if isinstance(workflow, WorkflowRecord):
-        return workflow
-    wf_name = workflow or name
-    if not wf_name:
-        raise ExecutionError("an execution needs a workflow or a name")
-    return describe_workflow(wf_name, WorkflowType.script)
-
-
-def _clean_params(catalog: TrackingCatalog, params: dict[str, Any]) -> dict[str, Any]:
+def clean_params(catalog: TrackingCatalog, params: dict[str, Any]) -> dict[str, Any]:
     return redact(jsonable(params), catalog.settings.redact_keys)
 
 
@@ -727,26 +504,13 @@ def _secrets_of(catalog: TrackingCatalog, params: dict[str, Any]) -> list[str]:
     return secret_values(params, catalog.settings.redact_keys)
 
 
-def _user() -> str | None:
+def current_user() -> str | None:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return None
 
 
-def read_manifest(working_dir: Path) -> dict[str, Any]:
-    """What ``asset_file_path`` recorded about the files it placed."""
-    path = working_dir / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
 def _sigterm_to_exit(signum: int, _frame: Any) -> None:
     # SystemExit unwinds the with-block, so the execution is recorded as aborted.
     raise SystemExit(128 + signum)
-
-
-@atexit.register
-def _flush_held_writes() -> None:
-    for exe in list(_HOLDING):
-        with contextlib.suppress(Exception):  # logged by _apply; exit must go on
-            exe.flush()

@@ -16,7 +16,6 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-
 from steplineage.ids import utcnow
 from steplineage.ops import StatusChanged
 from steplineage.status import Status

@@ -20,8 +20,14 @@ if TYPE_CHECKING:
 
     from steplineage.hashing import Digest, HashCache
     from steplineage.local.spool import FlushResult, Spool
-    from steplineage.models import (AssetRecord, ExecutionConfig, InputSpec, ResourceRecord,
-                                    ResourceRef, WorkflowRecord)
+    from steplineage.models import (
+        AssetRecord,
+        ExecutionConfig,
+        InputSpec,
+        ResourceRecord,
+        ResourceRef,
+        WorkflowRecord,
+    )
     from steplineage.objectstore import ObjectStore
     from steplineage.settings import Settings
     from steplineage.store.store import Store

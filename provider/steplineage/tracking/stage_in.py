@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steplineage.ids import new_id
-from steplineage.ops import EdgeSpec
 from steplineage.models import DatasetSpec, EdgeRole, ResourceRef
-from steplineage.tracking.staging import check_name, safe_child
+from steplineage.ops import EdgeSpec
 from steplineage.store.datasets import dataset_members
 from steplineage.store.versions import current_hash, placeholder_hash
+from steplineage.tracking.staging import check_name, safe_child
 
 if TYPE_CHECKING:
-    from steplineage.tracking.ports import TrackingCatalog
     from steplineage.tracking.execution import Execution
+    from steplineage.tracking.ports import TrackingCatalog
 
 __all__ = ["ref_edge", "stage_assets_and_datasets", "write_json_atomic"]
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from steplineage.ids import new_id, utcnow
 from steplineage.errors import AssetPathError
-from steplineage.ops import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
+from steplineage.ids import new_id, utcnow
 from steplineage.models import AssetRecord, ResourceRef
-from steplineage.tracking.staging import is_within
+from steplineage.ops import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
 from steplineage.status import Status
 from steplineage.store.versions import placeholder_hash
+from steplineage.tracking.staging import is_within
 
 if TYPE_CHECKING:
     from steplineage.tracking.execution import Execution
