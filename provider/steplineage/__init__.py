@@ -42,7 +42,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "steplineage.registry.health" for name in ("HealthCheck", "HealthReport")},
     **{name: "steplineage.errors" for name in (
         "AssetPathError", "CatalogError", "CatalogSchemaError", "CatalogURLError",
-        "CatalogUnavailableError",
+        "CatalogUnavailableError", "ConcurrentWriteError",
         "ChecksumMismatchError", "ConfigurationError", "CsvFormatError", "ExecutionError",
         "InvalidExecutionIdError",
         "LineageConflictError", "LineageConsistencyError", "LineageError", "MetricsError",
@@ -72,7 +72,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from steplineage.catalog.catalog import Catalog
     from steplineage.errors import (AssetPathError, CatalogError, CatalogSchemaError,
-                                    CatalogUnavailableError,
+                                    CatalogUnavailableError, ConcurrentWriteError,
                                     CatalogURLError, ChecksumMismatchError, ConfigurationError,
                                     ExecutionError, InvalidExecutionIdError,
                                     LineageConflictError,

@@ -10,6 +10,7 @@ to do about it::
     ├── CatalogError                  the catalog cannot do what was asked
     │   ├── CatalogSchemaError        schema older than this code: run `steplineage db upgrade`
     │   ├── CatalogUnavailableError   the database cannot be reached (or is too slow) right now
+    │   ├── ConcurrentWriteError      another writer inserted the same rows first: retry
     │   └── NotFoundError             unknown workflow / execution / resource / asset / dataset
     │       ├── UnknownResourceError
     │       ├── UnknownAssetTableError
@@ -49,6 +50,7 @@ __all__ = [
     "CatalogError",
     "CatalogSchemaError",
     "CatalogUnavailableError",
+    "ConcurrentWriteError",
     "CatalogURLError",
     "ChecksumMismatchError",
     "ConfigurationError",
@@ -102,6 +104,14 @@ class CatalogUnavailableError(CatalogError):
 
     The store raises it in place of the driver's error (kept as ``__cause__``);
     a non-strict step spools what it could not write and carries on.
+    """
+
+
+class ConcurrentWriteError(CatalogError):
+    """Another writer inserted the same rows in the same moment; the write can be retried.
+
+    Nothing was written (the transaction rolled back); reading again and
+    re-applying the same operations is safe, since every write is idempotent.
     """
 
 

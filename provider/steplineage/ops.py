@@ -23,10 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from steplineage.status import Status
 
 __all__ = ["AssetSpec", "EdgeSpec", "EdgesAdded", "ExecutionCreated", "ExecutionUpdated", "Op",
-           "OutputsRegistered", "StatusChanged", "parse_op"]
+           "OutputsRegistered", "ResourceAdded", "STUB_MESSAGE", "StatusChanged", "parse_op"]
 
 class _Op(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+#: The status message of an execution known only from a child's parent facet (a stub
+#: its own events fill in later).
+STUB_MESSAGE = "known from a child's parent facet"
 
 
 class ExecutionCreated(_Op):
@@ -37,6 +42,9 @@ class ExecutionCreated(_Op):
     workflow: dict[str, Any] = Field(description="Columns of the workflows row.")
     agent: str | None = Field(default=None, description="User name linked as operator.")
     at: datetime
+    fill: bool = Field(default=False, description=(
+        "When the execution exists already, fill in the columns it lacks (another source, "
+        "e.g. an OpenLineage event, tells more about it) instead of leaving it alone."))
 
 
 class StatusChanged(_Op):
@@ -44,7 +52,7 @@ class StatusChanged(_Op):
 
     op: Literal["status_changed"] = "status_changed"
     execution_id: str
-    seq: int
+    seq: int | None = Field(description="History position; None appends after the last.")
     status: Status
     message: str = ""
     at: datetime
@@ -115,8 +123,20 @@ class OutputsRegistered(_Op):
     status: StatusChanged
 
 
+class ResourceAdded(_Op):
+    """A resource registered by name unless one of that name exists (e.g. by ingest)."""
+
+    op: Literal["resource_added"] = "resource_added"
+    id: str
+    name: str
+    uri: str
+    role: str
+    description: str = ""
+    at: datetime
+
+
 Op = Annotated[ExecutionCreated | StatusChanged | ExecutionUpdated | EdgesAdded |
-               OutputsRegistered, Field(discriminator="op")]
+               OutputsRegistered | ResourceAdded, Field(discriminator="op")]
 _OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
 
 

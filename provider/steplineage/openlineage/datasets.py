@@ -15,16 +15,13 @@ import hashlib
 import posixpath
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, select
-
-from steplineage.store import orm
+from steplineage.models import ResourceRecord
 from steplineage.openlineage.naming import to_uri
+from steplineage.ops import ResourceAdded
 
 __all__ = ["Resources"]
 
-RES = orm.Resource.__table__
 _NAMESPACE = uuid.UUID("6f1e2b1c-3f0a-4c55-9a5e-0c9d3b7a4e11")
 _ROLE = {"input": "source-data", "output": "intermediate-data"}
 
@@ -32,12 +29,12 @@ _ROLE = {"input": "source-data", "output": "intermediate-data"}
 class Resources:
     """Registered resources by URI, so a dataset lands in the one that covers it."""
 
-    def __init__(self, conn: Connection):
-        rows = conn.execute(select(RES.c.id, RES.c.name, RES.c.uri)).all()
-        self.by_name = {name: rid for rid, name, _ in rows}
-        self.uri_of = {name: uri for _, name, uri in rows}
-        self.by_uri = {uri.rstrip("/"): rid for rid, _, uri in rows}
-        self.new: list[dict[str, Any]] = []
+    def __init__(self, registered: list[ResourceRecord]):
+        self.by_name = {r.name: r.id for r in registered}
+        self.uri_of = {r.name: r.uri for r in registered}
+        self.by_uri = {r.uri.rstrip("/"): r.id for r in registered}
+        self.name_by_id = {r.id: r.name for r in registered}
+        self.new: list[ResourceAdded] = []  # to register before the edges that use them
         self._memo: dict[str, tuple[str, str]] = {}
 
     def _covering(self, uri: str) -> tuple[str, str] | None:
@@ -55,16 +52,17 @@ class Resources:
         return None
 
     def resolve(self, namespace: str, name: str, role: str, at: datetime
-                ) -> tuple[str, str]:
-        """(resource id, subpath) of a dataset: inside the registered resource covering
-        its URI, else inside a resource registered for its namespace (``s3://b`` -> ``s3:b``)."""
+                ) -> tuple[str, str, str]:
+        """(resource id, resource name, subpath) of a dataset: inside the registered resource
+        covering its URI, else inside a resource registered for its namespace
+        (``s3://b`` -> ``s3:b``)."""
         uri = to_uri(namespace, name)
         found = self._memo.get(uri)
         if found is not None:
             return found
         covering = self._covering(uri)
         if covering is not None:
-            found = (covering[0], _subpath(covering[1]))
+            found = (covering[0], self.name_by_id[covering[0]], _subpath(covering[1]))
         else:
             res_name = (namespace.replace("://", ":").replace("/", "_").replace("\0", "") or
                         "openlineage")[:240]
@@ -76,11 +74,11 @@ class Resources:
                 rid = self.by_name[res_name] = str(uuid.uuid5(_NAMESPACE,
                                                               "resource\0" + res_name))
                 self.uri_of[res_name] = base
-                self.new.append({"id": rid, "name": res_name, "uri": base, "role": _ROLE[role],
-                                 "description": "registered by OpenLineage ingest for datasets "
-                                                f"of namespace {namespace}",
-                                 "created_at": at})
-            found = (rid, _subpath(name))
+                self.new.append(ResourceAdded(
+                    id=rid, name=res_name, uri=base, role=_ROLE[role], at=at,
+                    description=f"registered by OpenLineage ingest for datasets of namespace "
+                                f"{namespace}"))
+            found = (rid, res_name, _subpath(name))
         self._memo[uri] = found
         return found
 

@@ -3,8 +3,8 @@
 Example:
     >>> store = Store("sqlite://")
     >>> add_term(store, "asset_table", "Model", "Trained models")
-    >>> list_terms(store, "asset_table")
-    {'Model': 'Trained models'}
+    >>> list_terms(store, "asset_table")["Model"]
+    'Trained models'
 """
 
 from __future__ import annotations

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from steplineage.errors import CatalogUnavailableError
+from steplineage.errors import CatalogUnavailableError, ConcurrentWriteError
 from steplineage.store import engine as engines
 
 if TYPE_CHECKING:
     from steplineage.ops import Op
+    from steplineage.store.apply import ApplyResult
 
 __all__ = ["Store", "catalog_identity"]
 
@@ -111,7 +112,7 @@ class Store:
                     remember()
 
     def apply(self, ops: Sequence[Op], *, strict: bool = True,
-              checks: Sequence[Callable[[Session], None]] = ()) -> None:
+              checks: Sequence[Callable[[Session], None]] = ()) -> ApplyResult:
         """Write ``ops`` in one transaction through the one apply path, then run ``checks``.
 
         Every write goes this way: live steps, spool replay, registration and
@@ -121,16 +122,27 @@ class Store:
         ``checks`` see the transaction with the operations applied; one that
         raises rolls everything back.
 
+        Raises:
+            ConcurrentWriteError: another writer inserted the same rows at the same
+                moment; nothing was written and the same operations may be applied again.
+
         Example:
             >>> store.apply([ExecutionCreated(...)])  # doctest: +SKIP
         """
-        from steplineage.store.apply import apply_op
+        from sqlalchemy.exc import IntegrityError
 
-        with self.session() as s:
-            for op in ops:
-                apply_op(s, op, strict=strict)
-            for check in checks:
-                check(s)
+        from steplineage.store.apply import apply_ops
+
+        try:
+            with self.session() as s:
+                result = apply_ops(s, ops, strict=strict)
+                for check in checks:
+                    check(s)
+        except IntegrityError as exc:
+            raise ConcurrentWriteError(
+                f"catalog {self.identity}: another writer recorded the same rows first "
+                f"({_first_line(exc)}); apply the same operations again") from exc
+        return result
 
     def upgrade(self, revision: str = "head") -> str:
         """Bring the schema to ``revision`` (see :func:`~steplineage.store.engine.upgrade`)."""
