@@ -71,3 +71,12 @@ def test_reap_refuses_a_threshold_that_would_abort_live_steps(tmp_path: Path) ->
     assert cat.get_execution(exe.id).status is sl.Status.completed
     done = _cli("reap", "--older-than", "60", home=home)
     assert done.returncode == 0 and "0 execution(s) reaped" in done.stdout, done.stderr
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    first = _cli("db", "upgrade", "--url", url, home=tmp_path / "h")
+    assert first.returncode == 0 and "schema empty -> " in first.stdout, first.stderr
+    head = first.stdout.split()[-1]
+    assert _cli("db", "current", "--url", url, home=tmp_path / "h").stdout.strip() == \
+        f"current: {head}; head: {head}"
