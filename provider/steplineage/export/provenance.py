@@ -167,13 +167,16 @@ def resolve_subject(catalog: Catalog, subject: str) -> tuple[str, str]:
         >>> resolve_subject(cat, "release@1")  # doctest: +SKIP
         ('dataset_version', '0c5e...')
     """
+    from steplineage.store.datasets import dataset_members
+    from steplineage.store.executions import get_execution
+
     kind, sep, rest = subject.partition(":")
     store = catalog.store
-    if sep and kind == "execution" and reports.execution_exists(store, rest):
+    if sep and kind == "execution" and get_execution(store, rest) is not None:
         return "execution", rest
     if sep and kind == "dataset_version" and reports.dataset_version_exists(store, rest):
         return "dataset_version", rest
-    if reports.execution_exists(store, subject):
+    if get_execution(store, subject) is not None:
         return "execution", subject
     if reports.dataset_version_exists(store, subject):
         return "dataset_version", subject
@@ -182,10 +185,11 @@ def resolve_subject(catalog: Catalog, subject: str) -> tuple[str, str]:
         if at and not number.isdigit():
             raise NotFoundError(f"dataset version {number!r} in {subject!r} must be a "
                                 f"number, e.g. {name}@1")
-        found = reports.dataset_version_id(store, name, int(number) if at else None)
-        if found is not None:
-            return "dataset_version", found
-        raise NotFoundError(f"dataset {name!r} has no version {number or '(none yet)'}")
+        try:
+            return "dataset_version", dataset_members(store, name, int(number) if at else None).id
+        except NotFoundError:
+            raise NotFoundError(f"dataset {name!r} has no version "
+                                f"{number or '(none yet)'}") from None
     raise NotFoundError(f"nothing to report on named {subject!r}: pass an execution id, "
                         "'execution:<id>', 'dataset_version:<id>', '<dataset>@<version>' or a "
                         "dataset name")

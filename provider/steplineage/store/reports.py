@@ -10,7 +10,7 @@ Example:
     >>> store = Store("sqlite://")
     >>> status_counts(store)
     {}
-    >>> execution_exists(store, "no-such-id")
+    >>> dataset_exists(store, "release")
     False
 """
 
@@ -30,8 +30,8 @@ from steplineage.store.records import workflow_record
 from steplineage.store.store import Store
 
 __all__ = ["DatasetVersionInfo", "dataset_exists", "dataset_version_exists",
-           "dataset_version_id", "dataset_version_info", "execution_exists", "schema_revisions",
-           "status_counts", "version_as_of", "workflows_by_id"]
+           "dataset_version_info", "schema_revisions", "status_counts", "version_as_of",
+           "workflows_by_id"]
 
 
 @dataclass(frozen=True)
@@ -89,18 +89,6 @@ def version_as_of(store: Store, resource_id: str, subpath: str | None,
             .order_by(edge.created_at.desc()).limit(1)).first()
 
 
-def execution_exists(store: Store, execution_id: str) -> bool:
-    """Whether the catalog has an execution with this id.
-
-    Example:
-        >>> execution_exists(store, exe.id)  # doctest: +SKIP
-        True
-    """
-    with store.session() as s:
-        return s.scalar(select(orm.Execution.id).where(orm.Execution.id == execution_id)) \
-            is not None
-
-
 def dataset_version_exists(store: Store, dataset_version_id: str) -> bool:
     """Whether the catalog has a dataset version with this id.
 
@@ -122,22 +110,6 @@ def dataset_exists(store: Store, name: str) -> bool:
     """
     with store.session() as s:
         return s.scalar(select(orm.Dataset.id).where(orm.Dataset.name == name)) is not None
-
-
-def dataset_version_id(store: Store, dataset: str, version: int | None = None) -> str | None:
-    """Id of version ``version`` of the named dataset (its latest for None), or None.
-
-    Example:
-        >>> dataset_version_id(store, "release", 1)  # doctest: +SKIP
-        '0c5e...'
-    """
-    dv = orm.DatasetVersion
-    query = select(dv.id).join(orm.Dataset, orm.Dataset.id == dv.dataset_id).where(
-        orm.Dataset.name == dataset)
-    if version is not None:
-        query = query.where(dv.version == version)
-    with store.session() as s:
-        return s.scalars(query.order_by(dv.version.desc()).limit(1)).first()
 
 
 def dataset_version_info(store: Store, dataset_version_id: str) -> DatasetVersionInfo:
