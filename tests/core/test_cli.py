@@ -55,3 +55,28 @@ def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     bad = _cli("db", "upgrade", "--url", "mysql://u@h/db", home=tmp_path / "h")
     assert bad.returncode == 2 and "supports sqlite and postgresql" in bad.stderr
+
+
+def test_reap_refuses_a_threshold_that_would_abort_live_steps(tmp_path: Path) -> None:
+    """Issue 15, bug 3: `reap --older-than 0` used to abort a step that was still beating."""
+    home = tmp_path / "home"
+    cat = sl.Catalog(home=home)
+    with cat.create_execution(sl.ExecutionConfig(workflow="alive")) as exe:
+        # default heartbeat 30 s: only executions silent for 60 s or more can be told dead
+        for older_than in ("0", "-5", "59.9"):
+            result = _cli("reap", "--older-than", older_than, home=home)
+            assert result.returncode == 2, (older_than, result.stdout, result.stderr)
+            assert "at least 60s" in result.stderr and "Traceback" not in result.stderr
+        assert cat.get_execution(exe.id).status is sl.Status.running
+    assert cat.get_execution(exe.id).status is sl.Status.completed
+    done = _cli("reap", "--older-than", "60", home=home)
+    assert done.returncode == 0 and "0 execution(s) reaped" in done.stdout, done.stderr
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    first = _cli("db", "upgrade", "--url", url, home=tmp_path / "h")
+    assert first.returncode == 0 and "schema empty -> " in first.stdout, first.stderr
+    head = first.stdout.split()[-1]
+    assert _cli("db", "current", "--url", url, home=tmp_path / "h").stdout.strip() == \
+        f"current: {head}; head: {head}"

@@ -10,7 +10,7 @@ import docx
 import pytest
 
 import steplineage as sl
-from steplineage.provenance_report import build_provenance_report, write_provenance_report
+from steplineage.export.provenance import build_provenance_report, write_provenance_report
 
 EVIL = "<script>alert('x')</script>"
 

@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 import steplineage as sl
 
 CHILD = textwrap.dedent("""
@@ -24,10 +26,13 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_sigkill_mid_run_is_reaped_as_aborted(tmp_path: Path) -> None:
+def test_sigkill_mid_run_is_reaped_as_aborted(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     out = tmp_path / "out"
     out.mkdir()
+    # The reaper must know the heartbeat interval: it refuses thresholds under two beats.
+    monkeypatch.setenv("STEPLINEAGE_HEARTBEAT_SECONDS", "0.2")
     cat = sl.Catalog(home=home)
     cat.add_resource("out", uri=out, role="results")
     cat.create_asset_table("Model")
@@ -101,3 +106,14 @@ def test_spool_refuses_past_its_bound_with_a_warning(tmp_path: Path, caplog) -> 
     assert spool.append("db", op) is False
     assert spool.pending("db") == 2
     assert "is full" in caplog.text and "DROPPED" in caplog.text
+
+
+def test_reap_refuses_thresholds_under_two_heartbeats(tmp_path: Path) -> None:
+    """Issue 15, bug 3: a threshold under two heartbeats would abort live steps."""
+    cat = sl.Catalog(home=tmp_path / "home")  # default heartbeat: 30 s
+    with cat.create_execution(sl.ExecutionConfig(workflow="alive")) as exe:
+        for too_small in (0, -1, 59.9):
+            with pytest.raises(sl.ConfigurationError, match="must be at least 60s"):
+                cat.reap(stale_after_seconds=too_small)
+        assert cat.reap(stale_after_seconds=60) == []
+    assert cat.get_execution(exe.id).status is sl.Status.completed

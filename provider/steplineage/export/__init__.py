@@ -4,8 +4,9 @@
 * :mod:`~steplineage.export.html` — a self-contained HTML page that draws the graph
   offline (the renderer is ``static/lineage-graph.js``, shared with the web UI);
 * :mod:`~steplineage.export.prov` — W3C PROV documents (PROV-JSON, PROV-N) via ``prov``;
-* :mod:`~steplineage.export.report_html` / :mod:`~steplineage.export.report_docx` —
-  a provenance report (:mod:`steplineage.provenance_report`) as HTML or Word.
+* :mod:`~steplineage.export.provenance` — a provenance report of one execution or
+  dataset version, which :mod:`~steplineage.export.report_html` and
+  :mod:`~steplineage.export.report_docx` render as HTML or Word.
 
 Node-link JSON is :meth:`LineageGraph.to_node_link`. Nothing here is imported by
 ``import steplineage``; each ``LineageGraph.to_*`` method imports its module on call.

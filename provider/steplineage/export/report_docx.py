@@ -1,7 +1,7 @@
 """A provenance report as a Word document (python-docx), like Provena's generate_report.
 
 Example:
-    >>> from steplineage.provenance_report import build_provenance_report
+    >>> from steplineage.export.provenance import build_provenance_report
     >>> write_report_docx(build_provenance_report(cat, exe.id), Path("p.docx"))  # doctest: +SKIP
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from steplineage.provenance_report import DataItem, ProvenanceReport, ValueItem
+    from steplineage.export.provenance import DataItem, ProvenanceReport, ValueItem
 
 __all__ = ["write_report_docx"]
 

@@ -1,7 +1,7 @@
 """A provenance report as one standalone HTML page (every value escaped).
 
 Example:
-    >>> from steplineage.provenance_report import build_provenance_report
+    >>> from steplineage.export.provenance import build_provenance_report
     >>> page = report_to_html(build_provenance_report(cat, exe.id))  # doctest: +SKIP
 """
 
@@ -12,7 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from steplineage.provenance_report import DataItem, ProvenanceReport, ValueItem
+    from steplineage.export.provenance import DataItem, ProvenanceReport, ValueItem
 
 __all__ = ["report_to_html"]
 

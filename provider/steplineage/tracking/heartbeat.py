@@ -16,6 +16,7 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from steplineage.errors import ConfigurationError
 from steplineage.ids import utcnow
 from steplineage.ops import StatusChanged
 from steplineage.status import Status
@@ -24,7 +25,7 @@ from steplineage.store.executions import last_seq, silent_executions, touch_hear
 if TYPE_CHECKING:
     from steplineage.tracking.ports import TrackingCatalog
 
-__all__ = ["HEARTBEATS", "Heartbeats", "maybe_reap", "reap"]
+__all__ = ["HEARTBEATS", "Heartbeats", "check_reap_threshold", "maybe_reap", "reap"]
 
 log = logging.getLogger("steplineage")
 
@@ -75,11 +76,42 @@ class Heartbeats:
 HEARTBEATS = Heartbeats()
 
 
+def check_reap_threshold(stale_after_seconds: float, heartbeat_seconds: float) -> None:
+    """Refuse a reap threshold that cannot tell a live execution from a dead one.
+
+    A live execution beats every ``heartbeat_seconds``, so between two beats it
+    is silent for up to one interval; only one silent for two intervals has
+    surely missed a beat.
+
+    Raises:
+        ConfigurationError: ``stale_after_seconds`` is not positive or is below
+            ``2 * heartbeat_seconds``.
+
+    Example:
+        >>> check_reap_threshold(600, heartbeat_seconds=30)
+        >>> check_reap_threshold(0, heartbeat_seconds=30)
+        Traceback (most recent call last):
+        ...
+        steplineage.errors.ConfigurationError: cannot reap executions silent for 0s: ...
+    """
+    minimum = 2 * heartbeat_seconds
+    if stale_after_seconds <= 0 or stale_after_seconds < minimum:
+        raise ConfigurationError(
+            f"cannot reap executions silent for {stale_after_seconds:g}s: live ones beat every "
+            f"{heartbeat_seconds:g}s (STEPLINEAGE_HEARTBEAT_SECONDS), so the threshold "
+            f"(--older-than, stale_after_seconds) must be at least {minimum:g}s")
+
+
 def reap(catalog: TrackingCatalog, stale_after_seconds: float = 600.0) -> list[str]:
     """Mark executions whose heartbeat stopped as ``aborted``; returns their ids.
 
     Their declared outputs stay not valid (outputs are registered only on completion).
+
+    Raises:
+        ConfigurationError: the threshold could abort live executions (see
+            :func:`check_reap_threshold`).
     """
+    check_reap_threshold(stale_after_seconds, catalog.settings.heartbeat_seconds)
     cutoff = utcnow() - timedelta(seconds=stale_after_seconds)
     reaped = []
     for exe_id, beat in silent_executions(catalog.store, cutoff):

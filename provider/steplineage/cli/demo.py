@@ -21,13 +21,22 @@ import csv
 import json
 import random
 from pathlib import Path
+from typing import Optional
 
+import typer
 from rich.console import Console
 
 import steplineage as sl
-from steplineage.report import edges_table, execution_panel, executions_table
+from steplineage.cli._common import HomeOption, console
 
-__all__ = ["run_demo"]
+__all__ = ["demo", "run_demo"]
+
+
+def demo(home: HomeOption = None,
+         workdir: Optional[Path] = typer.Option(None, help="Where the demo's data files go "
+                                                           "(default: <home>/demo-data).")) -> None:
+    """Run a three-step tracked pipeline on the embedded catalog and print what it recorded."""
+    run_demo(console, home=home, workdir=workdir)
 
 
 def _write_orders(path: Path) -> None:
@@ -40,8 +49,15 @@ def _write_orders(path: Path) -> None:
             writer.writerow([i, f"c{rng.randint(1, 12):02d}", round(rng.uniform(5, 120), 2)])
 
 
-def run_demo(console: Console, home: Path | None = None, workdir: Path | None = None) -> str:
-    """Run the demo pipeline, print what was recorded, and return the parent execution id."""
+def run_demo(out: Console, home: Path | None = None, workdir: Path | None = None) -> str:
+    """Run the demo pipeline, print what was recorded, and return the parent execution id.
+
+    Example:
+        >>> run_demo(Console(), home=Path("/tmp/sl-demo"))  # doctest: +SKIP
+        '5b8470d0-...'
+    """
+    from steplineage.cli.tables import edges_table, execution_panel, executions_table
+
     cat = sl.Catalog(home=home)
     data = (workdir or cat.settings.home.expanduser() / "demo-data").absolute()
     for sub, role in (("raw", "source-data"), ("features", "intermediate-data"),
@@ -109,12 +125,12 @@ def run_demo(console: Console, home: Path | None = None, workdir: Path | None = 
     names = {r.id: r.name for r in records}
     assets = {a.id: a for a in cat.list_assets()}
     edges = [e for r in records for e in cat.list_edges(r.id)]
-    console.print(f"[bold]steplineage demo[/bold] — catalog {cat.url}")
-    console.print(executions_table(records, title="Executions of this run"))
-    console.print(edges_table(edges, names, assets))
-    console.print(execution_panel(cat, evaluate.id))
+    out.print(f"[bold]steplineage demo[/bold] — catalog {cat.url}")
+    out.print(executions_table(records, title="Executions of this run"))
+    out.print(edges_table(edges, names, assets))
+    out.print(execution_panel(cat, evaluate.id))
     counts = ", ".join(f"{k}={v}" for k, v in
                        prepared.metrics.model_dump(exclude_none=True).items())
-    console.print(f"prepare returned ETLMetrics({counts}); evaluate wrote {results_path}")
+    out.print(f"prepare returned ETLMetrics({counts}); evaluate wrote {results_path}")
     cat.close()
     return pipeline.id

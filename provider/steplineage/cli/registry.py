@@ -1,4 +1,4 @@
-"""Registry commands: ``steplineage model-run``, ``csv``, ``pipeline`` and ``health``.
+"""Registry commands: ``steplineage model-run``, ``csv`` and ``pipeline``.
 
 Example:
     $ steplineage model-run template flood-model.json
@@ -7,39 +7,29 @@ Example:
     $ steplineage csv export <batch-id> batch.csv
     $ steplineage model-run update <run-id> fixed.json --reason "wrong rainfall version"
     $ steplineage pipeline sync orders.json
-    $ steplineage health
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from steplineage.cli._common import HomeOption, UrlOption, console, open_catalog
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
 
-__all__ = ["audit_trail", "csv_app", "health", "model_run_app", "pipeline_app"]
+__all__ = ["audit_trail", "csv_app", "model_run_app", "pipeline_app"]
 
 model_run_app = typer.Typer(help="Model runs registered after the fact, and their templates.",
                             no_args_is_help=True)
 csv_app = typer.Typer(help="Model runs as CSV: template, import, export.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Pipeline configs (active flag, watermarks).",
                            no_args_is_help=True)
-console = Console()
-
-UrlOption = Annotated[Optional[str], typer.Option("--url", help="Catalog SQLAlchemy URL.")]
-HomeOption = Annotated[Optional[Path], typer.Option("--home", help="STEPLINEAGE_HOME to use.")]
-
-
-def _catalog(url: str | None, home: Path | None) -> Catalog:
-    from steplineage.catalog.catalog import Catalog
-
-    return Catalog(url, home=home)
 
 
 def _read_json(path: Path, error: type[Exception], what: str) -> Any:
@@ -79,7 +69,7 @@ def template_add(file: Path, url: UrlOption = None, home: HomeOption = None) -> 
     data = _read_json(file, TemplateError, "a workflow template")
     if not isinstance(data, dict):
         raise TemplateError(f"{file}: a workflow template is a JSON object")
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         template = cat.add_workflow_template(WorkflowTemplate(**data))
     console.print(f"template {template.name} {template.id}")
     console.print(f"CSV columns: {', '.join(template_columns(template))}", soft_wrap=True)
@@ -91,7 +81,7 @@ def register(file: Path, url: UrlOption = None, home: HomeOption = None) -> None
     from steplineage.errors import ModelRunValidationError
 
     record = _read_json(file, ModelRunValidationError, "a model-run record")
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         run_id = cat.register_model_run(record)
     console.print(f"registered model run {run_id}")
 
@@ -104,7 +94,7 @@ def batch(file: Path, url: UrlOption = None, home: HomeOption = None) -> None:
     records = _read_json(file, ModelRunValidationError, "a list of model-run records")
     if not isinstance(records, list):
         raise ModelRunValidationError([f"{file}: a batch is a JSON list of records"], "batch")
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         result = cat.register_batch_model_runs(records)
     console.print(f"registered batch {result.batch_id}: {len(result.run_ids)} model run(s)")
 
@@ -117,13 +107,17 @@ def update(run_id: str, file: Path,
     from steplineage.errors import ModelRunValidationError
 
     record = _read_json(file, ModelRunValidationError, "a model-run record")
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         info = cat.update_model_run(run_id, reason, record)
     console.print(f"model run {run_id} is at revision {info.revision}")
 
 
 def audit_trail(cat: Catalog, execution_id: str) -> Table | None:
-    """The model-run audit trail of an execution, or None if it is not a model run."""
+    """The model-run audit trail of an execution, or None if it is not a model run.
+
+    Example:
+        >>> console.print(audit_trail(cat, run_id))  # doctest: +SKIP
+    """
     from steplineage.errors import NotFoundError
 
     try:
@@ -169,7 +163,7 @@ def csv_template(template: str, out: Path, url: UrlOption = None,
     """Write the CSV header for a template's model runs."""
     from steplineage.registry.csv_io import generate_csv_template
 
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         header = generate_csv_template(cat, template, out)
     console.print(f"wrote {out}: {header.strip()}", soft_wrap=True, highlight=False)
 
@@ -179,7 +173,7 @@ def csv_import(file: Path, url: UrlOption = None, home: HomeOption = None) -> No
     """Register every row of a model-run CSV as one batch (all rows or none)."""
     from steplineage.registry.csv_io import import_model_runs_csv
 
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         result = import_model_runs_csv(cat, file)
     console.print(f"registered batch {result.batch_id}: {len(result.run_ids)} model run(s)")
 
@@ -190,7 +184,7 @@ def csv_export(batch_id: str, out: Path, url: UrlOption = None,
     """Write a registered batch back as CSV (current records, original order)."""
     from steplineage.registry.csv_io import regenerate_csv_from_batch
 
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         text = regenerate_csv_from_batch(cat, batch_id, out)
     console.print(f"wrote {out}: {text.count(chr(10)) - 1} row(s)")
 
@@ -216,7 +210,7 @@ def pipeline_sync(file: Path, url: UrlOption = None, home: HomeOption = None) ->
 
     config = _model(PipelineConfig, _read_json(file, ConfigurationError, "a pipeline config"),
                     ConfigurationError, "pipeline config")
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         synced = cat.sync_pipeline_config(config)
     console.print(_pipelines_table([synced]))
 
@@ -224,46 +218,19 @@ def pipeline_sync(file: Path, url: UrlOption = None, home: HomeOption = None) ->
 @pipeline_app.command("list")
 def pipeline_list(url: UrlOption = None, home: HomeOption = None) -> None:
     """Every pipeline with its active flag and watermark settings."""
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         console.print(_pipelines_table(cat.list_pipelines()))
 
 
 @pipeline_app.command("activate")
 def pipeline_activate(name: str, url: UrlOption = None, home: HomeOption = None) -> None:
     """Switch a pipeline on."""
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         console.print(_pipelines_table([cat.set_pipeline_active(name, True)]))
 
 
 @pipeline_app.command("deactivate")
 def pipeline_deactivate(name: str, url: UrlOption = None, home: HomeOption = None) -> None:
     """Switch a pipeline off: its runs are recorded as skipped and do not run."""
-    with _catalog(url, home) as cat:
+    with open_catalog(url, home) as cat:
         console.print(_pipelines_table([cat.set_pipeline_active(name, False)]))
-
-
-# -- health ------------------------------------------------------------------------------
-
-
-def health(url: UrlOption = None, home: HomeOption = None,
-           as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")
-           ) -> None:
-    """Catalog reachability, schema version, object store and spool; exit 1 if unhealthy."""
-    from steplineage.catalog.catalog import Catalog
-
-    # Opening an embedded catalog migrates it (as every command does); a server catalog is
-    # never upgraded here, so an old schema is reported rather than fixed behind your back.
-    with Catalog(url, home=home) as cat:
-        report = cat.health()
-    if as_json:
-        console.print_json(report.model_dump_json())
-    else:
-        table = Table(title="steplineage health")
-        for column in ("check", "ok", "detail"):
-            table.add_column(column, overflow="fold")
-        for check in report.checks:
-            table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAIL[/red]",
-                          check.detail)
-        console.print(table)
-    if not report.ok:
-        raise typer.Exit(1)

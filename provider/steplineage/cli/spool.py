@@ -1,32 +1,27 @@
-"""Operating commands: ``steplineage spool status|flush`` and ``steplineage reap``.
+"""``steplineage spool status|flush``: writes waiting for an unreachable catalog.
 
 Example:
     $ steplineage spool status
     $ steplineage spool flush --url postgresql+psycopg://lineage@db/lineage
-    $ steplineage reap --older-than 600
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Optional
-
 import typer
-from rich.console import Console
 from rich.table import Table
 
-spool_app = typer.Typer(help="Writes waiting for an unreachable catalog.", no_args_is_help=True)
-console = Console()
+from steplineage.cli._common import HomeOption, UrlOption, console, open_catalog
 
-UrlOption = Annotated[Optional[str], typer.Option("--url", help="Catalog SQLAlchemy URL.")]
-HomeOption = Annotated[Optional[Path], typer.Option("--home", help="STEPLINEAGE_HOME to use.")]
+__all__ = ["spool_app"]
+
+spool_app = typer.Typer(help="Writes waiting for an unreachable catalog.", no_args_is_help=True)
 
 
 @spool_app.command("status")
 def spool_status(home: HomeOption = None) -> None:
     """What waits in this host's spool, per catalog."""
-    from steplineage.settings import get_settings
     from steplineage.local.spool import Spool
+    from steplineage.settings import get_settings
 
     settings = get_settings(home=home)
     spool = Spool(settings.home.expanduser() / "spool.db", settings.spool_max_ops)
@@ -46,22 +41,8 @@ def spool_status(home: HomeOption = None) -> None:
 @spool_app.command("flush")
 def spool_flush(url: UrlOption = None, home: HomeOption = None) -> None:
     """Replay this host's spooled writes into the catalog, in order."""
-    from steplineage.catalog.catalog import Catalog
-
-    with Catalog(url, home=home) as cat:
+    with open_catalog(url, home) as cat:
         result = cat.spool.flush(cat)
     console.print(f"replayed {result.applied} operation(s); {result.remaining} remain")
     if result.failed:
         raise typer.Exit(1)
-
-
-def reap(url: UrlOption = None, home: HomeOption = None,
-         older_than: float = typer.Option(600.0, help="Seconds without a heartbeat.")) -> None:
-    """Mark executions whose heartbeat stopped as aborted."""
-    from steplineage.catalog.catalog import Catalog
-
-    with Catalog(url, home=home) as cat:
-        reaped = cat.reap(stale_after_seconds=older_than)
-    for exe_id in reaped:
-        console.print(f"aborted {exe_id}")
-    console.print(f"{len(reaped)} execution(s) reaped")

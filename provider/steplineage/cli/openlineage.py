@@ -9,20 +9,17 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from steplineage.cli._common import HomeOption, UrlOption, console, open_catalog
 
 __all__ = ["ingest", "openlineage_app"]
 
 openlineage_app = typer.Typer(help="OpenLineage events this host emits (the outbox).",
                               no_args_is_help=True)
-console = Console()
-
-UrlOption = Annotated[Optional[str], typer.Option("--url", help="Catalog SQLAlchemy URL.")]
-HomeOption = Annotated[Optional[Path], typer.Option("--home", help="STEPLINEAGE_HOME to use.")]
 _SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
@@ -54,13 +51,12 @@ def ingest(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from steplineage.catalog.catalog import Catalog
     from steplineage.openlineage.ingest import IngestResult, ingest_events, read_event_file
 
     files = _files(path)
     total = IngestResult()
     problems: list[tuple[Path, int, str]] = []
-    with Catalog(url, home=home) as cat, Progress(
+    with open_catalog(url, home) as cat, Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("ingesting", total=len(files))

@@ -1,4 +1,4 @@
-"""Terminal views of the catalog (rich tables and panels).
+"""Terminal views of the catalog: the rich tables and panels the commands print.
 
 Example:
     >>> from rich.console import Console
@@ -8,7 +8,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,11 @@ def _status(value: str) -> Text:
 
 
 def executions_table(records: Sequence[ExecutionRecord], title: str = "Executions") -> Table:
-    """One row per execution: id, name, status, duration, parent, metrics."""
+    """One row per execution: id, name, status, duration, parent, metrics.
+
+    Example:
+        >>> Console().print(executions_table(cat.list_executions(limit=10)))  # doctest: +SKIP
+    """
     table = Table(title=title)
     for column in ("id", "name", "status", "duration", "parent", "message", "metrics"):
         table.add_column(column, overflow="fold",
@@ -56,6 +60,9 @@ def edges_table(edges: Sequence[LineageEdgeRecord], names: dict[str, str],
     """One row per edge: execution, role, what (ref, asset or dataset), version, valid.
 
     ``names`` maps execution ids to names; ``assets`` maps asset ids to records.
+
+    Example:
+        >>> Console().print(edges_table(cat.list_edges(exe.id), {exe.id: "t"}))  # doctest: +SKIP
     """
     assets = assets or {}
     table = Table(title=title)
@@ -78,7 +85,11 @@ def edges_table(edges: Sequence[LineageEdgeRecord], names: dict[str, str],
 
 
 def execution_panel(catalog: Catalog, execution_id: str) -> Panel:
-    """Everything about one execution: header, status history, parameters, metrics, edges."""
+    """Everything about one execution: header, status history, parameters, metrics, edges.
+
+    Example:
+        >>> Console().print(execution_panel(cat, exe.id))  # doctest: +SKIP
+    """
     r = catalog.get_execution(execution_id)
     history = Table(title="Status history")
     for column in ("#", "at (UTC)", "status", "message"):
@@ -212,19 +223,18 @@ def results_tables(records: Sequence[ExecutionRecord]) -> list[Table]:
     return tables
 
 
-def status_tables(catalog: Catalog, recent: int = 10) -> list[Table]:
+def status_tables(counts: Mapping[str, int], running: Sequence[ExecutionRecord] = (),
+                  failed: Sequence[ExecutionRecord] = ()) -> list[Table]:
     """Counts of executions by status, then the most recent running and failed ones.
 
+    ``counts`` maps statuses to how many executions are in them
+    (:func:`steplineage.store.reports.status_counts`).
+
     Example:
-        >>> for t in status_tables(cat): Console().print(t)  # doctest: +SKIP
+        >>> tables = status_tables({"completed": 3, "failed": 1})
+        >>> [t.title for t in tables]
+        ['Executions by status']
     """
-    from sqlalchemy import func, select
-
-    from steplineage.store import orm
-
-    with catalog.session() as s:
-        counts = dict(s.execute(select(orm.Execution.status, func.count())
-                                .group_by(orm.Execution.status)).all())
     table = Table(title="Executions by status")
     table.add_column("status")
     table.add_column("count", justify="right")
@@ -232,8 +242,7 @@ def status_tables(catalog: Catalog, recent: int = 10) -> list[Table]:
         table.add_row(_status(status), str(counts[status]))
     table.add_row(Text("total", style="bold"), str(sum(counts.values())))
     tables = [table]
-    for status, title in (("running", "Running now"), ("failed", "Recent failures")):
-        records = catalog.list_executions(status=status, limit=recent)
+    for records, title in ((running, "Running now"), (failed, "Recent failures")):
         if records:
             tables.append(executions_table(records, title=title))
     return tables
