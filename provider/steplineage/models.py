@@ -33,6 +33,7 @@ __all__ = [
     "EdgeRole",
     "ExecutionConfig",
     "ExecutionContext",
+    "ExecutionFilter",
     "ExecutionRecord",
     "ExecutionResults",
     "LineageEdgeRecord",
@@ -41,6 +42,7 @@ __all__ = [
     "ResourceRef",
     "ResourceRole",
     "StatusChange",
+    "Visibility",
     "WorkflowRecord",
     "WorkflowType",
 ]
@@ -310,6 +312,60 @@ class ExecutionRecord(BaseModel):
     working_dir: str | None
     orchestrator: OrchestratorIdentity
     history: list[StatusChange] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which executions a reader may see: a filter the store applies in its queries.
+
+    The web app derives it from its viewer (Airflow's authorized DAGs, a token);
+    the store knows nothing of viewers, only of this value.
+
+    Args:
+        dag_ids: the DAGs whose executions are visible; None means every DAG.
+        include_non_airflow: whether executions of no DAG (Prefect runs, scripts) are.
+
+    Example:
+        >>> v = Visibility(frozenset({"etl"}), include_non_airflow=False)
+        >>> v.allows("etl"), v.allows("billing"), v.allows(None)
+        (True, False, False)
+    """
+
+    dag_ids: frozenset[str] | None = None
+    include_non_airflow: bool = True
+
+    def allows(self, dag_id: str | None) -> bool:
+        """Whether executions of ``dag_id`` (None: of no DAG) are visible.
+
+        Example:
+            >>> Visibility().allows("any_dag")
+            True
+        """
+        if dag_id is None:
+            return self.include_non_airflow
+        return self.dag_ids is None or dag_id in self.dag_ids
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """Filters of an executions list; None (or False) means "any".
+
+    Example:
+        >>> ExecutionFilter(dag_id="etl", status=Status.failed).run_id is None
+        True
+    """
+
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    status: Status | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    #: the execution's name contains this (``%`` and ``_`` are literal)
+    text: str | None = None
+    parent_id: str | None = None
+    #: only executions without a parent (DAG runs, pipelines, lone steps)
+    top_level: bool = False
 
 
 class ResourceRecord(BaseModel):

@@ -40,6 +40,7 @@ from steplineage.workflows import describe_workflow, workflow_id  # noqa: F401 -
 if TYPE_CHECKING:
     from steplineage.tracking.execution import Execution
     from steplineage.lineage import Lineage
+    from steplineage.store.views import Views
 
 __all__ = ["Catalog"]
 
@@ -158,6 +159,13 @@ class Catalog(RegistryMixin):
         from steplineage.lineage import Lineage
 
         return Lineage(self)
+
+    @property
+    def views(self) -> Views:
+        """Read-only views for the web app and CLI: executions pages, DAGs, search."""
+        from steplineage.store.views import Views
+
+        return Views(self.store)
 
     def close(self) -> None:
         """Release database connections and the hash cache."""

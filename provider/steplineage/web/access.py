@@ -16,6 +16,10 @@ Executions that belong to no DAG (Prefect runs, scripts) are readable when
 ``can_read(None)`` is true: for Airflow, when the auth manager grants DAG read
 access without naming a DAG.
 
+Lists and search are filtered in the catalog's queries: :meth:`Viewer.visibility`
+translates the viewer into a neutral :class:`~steplineage.models.Visibility`
+(which DAG ids, and whether executions of no DAG) that the store applies.
+
 Example:
     >>> access = TokenAccess("s3cret")
     >>> access.kind
@@ -25,10 +29,12 @@ Example:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from fastapi import HTTPException, Request, status
+
+from steplineage.models import Visibility
 
 __all__ = ["Access", "AllowAll", "TOKEN_COOKIE", "TokenAccess", "Viewer"]
 
@@ -57,10 +63,26 @@ class Viewer:
         """Those of ``dag_ids`` this viewer may read, or None for "all of them".
 
         Example:
-            >>> AllowAll().filter_dags({"a", "b"}) is None
-            True
+            >>> sorted(Viewer().filter_dags({"a", "b"}))
+            ['a', 'b']
         """
-        return None
+        return {d for d in dag_ids if self.can_read(d)}
+
+    def visibility(self, known_dags: Callable[[], Iterable[str]]) -> Visibility:
+        """The filter the catalog applies to lists and search for this viewer.
+
+        Args:
+            known_dags: the DAG ids the catalog knows (``cat.views.dag_ids``); the
+                candidates asked about, so a DAG Airflow no longer lists is judged
+                as a direct request for it would be.
+
+        Example:
+            >>> Viewer().visibility(lambda: ["etl"])
+            Visibility(dag_ids=frozenset({'etl'}), include_non_airflow=True)
+        """
+        readable = self.filter_dags(set(known_dags()))
+        return Visibility(None if readable is None else frozenset(readable),
+                          include_non_airflow=self.can_read(None))
 
     def require(self, dag_id: str | None) -> None:
         """Raise 403 unless :meth:`can_read` allows ``dag_id``.
@@ -75,9 +97,20 @@ class Viewer:
 
 
 class AllowAll(Viewer):
-    """A viewer that may read everything (standalone mode)."""
+    """A viewer that may read everything (standalone mode).
+
+    Example:
+        >>> AllowAll().visibility(lambda: ["etl"])
+        Visibility(dag_ids=None, include_non_airflow=True)
+    """
 
     name = "local"
+
+    def filter_dags(self, dag_ids: set[str]) -> set[str] | None:
+        return None
+
+    def visibility(self, known_dags: Callable[[], Iterable[str]]) -> Visibility:
+        return Visibility()  # no need to list the catalog's DAGs
 
 
 class Access:

@@ -1,7 +1,9 @@
 """The JSON API of the lineage web app (``<prefix>/api/...``, documented at ``<prefix>/docs``).
 
 Every route depends on the viewer (401 without credentials) and checks the
-DAG of what it returns (403, or hidden from lists and graphs).
+DAG of what it returns (403, or hidden from lists and graphs). Data comes from
+``cat.views`` (lists, search, one execution) and ``cat.lineage`` (graphs); our
+errors become HTTP statuses in :mod:`steplineage.web.errors`.
 
 Example:
     $ curl -H "Authorization: Bearer $TOKEN" \\
@@ -10,17 +12,19 @@ Example:
 
 # No `from __future__ import annotations`: FastAPI must evaluate the route
 # signatures, which use aliases local to build_api_router.
+from dataclasses import asdict
 from datetime import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from steplineage.errors import NotFoundError
 from steplineage.export.html import graph_payload
+from steplineage.models import ExecutionFilter
 from steplineage.status import Status
-from steplineage.web import data
+from steplineage.web import graphs
 from steplineage.web.access import Viewer
 
 if TYPE_CHECKING:
@@ -106,10 +110,22 @@ def graph_response(cat: "Catalog", viewer: Viewer, graph: Any, with_stale: bool)
     """Redact, add stale ids, and shape a graph for the renderer."""
     from steplineage.lineage.impact import stale_ids_in_graph
 
-    graph, hidden = data.redact(graph, viewer)
+    graph, hidden = graphs.redact(graph, viewer)
     # Stale roots among the graph's own executions, spread along the graph's edges.
     stale = stale_ids_in_graph(cat, graph) if with_stale else set()
     return GraphResponse(**graph_payload(graph, stale), hidden=hidden)
+
+
+def execution_detail(cat: "Catalog", viewer: Viewer, execution_id: str) -> dict[str, Any]:
+    """One execution for ``viewer`` (403 when its DAG is not readable; 404 when unknown).
+
+    Example:
+        >>> execution_detail(cat, viewer, exe.id)["node"]  # doctest: +SKIP
+        'execution:5b8470d0-...'
+    """
+    detail = cat.views.execution_detail(execution_id, viewer.visibility(cat.views.dag_ids))
+    viewer.require(detail["execution"]["orchestrator"]["dag_id"])
+    return detail
 
 
 def build_api_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) -> APIRouter:
@@ -130,8 +146,11 @@ def build_api_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) -> APIRo
         return {"status": "ok", "viewer": viewer.name}
 
     @router.get("/dags", response_model=list[DagSummary], summary="DAGs with recorded executions")
-    def dags(viewer: ViewerDep) -> list[dict[str, Any]]:
-        return data.dag_summaries(catalog(), viewer)
+    def dags(viewer: ViewerDep) -> list[DagSummary]:
+        views = catalog().views
+        return [DagSummary(dag_id=d.dag_id, executions=d.executions, runs=d.runs,
+                           last_at=d.last_at.isoformat() if d.last_at else None)
+                for d in views.dags(viewer.visibility(views.dag_ids))]
 
     @router.get("/executions", response_model=ExecutionList, summary="Executions, newest first")
     def executions(
@@ -150,20 +169,18 @@ def build_api_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) -> APIRo
     ) -> ExecutionList:
         if dag_id is not None:
             viewer.require(dag_id)
-        f = data.ExecutionFilter(dag_id=dag_id, run_id=run_id, task_id=task_id, status=status,
-                                 since=since, until=until, text=q, parent_id=parent_id,
-                                 top_level=top_level)
-        page = data.list_executions(catalog(), viewer, f, limit, offset)
+        f = ExecutionFilter(dag_id=dag_id, run_id=run_id, task_id=task_id, status=status,
+                            since=since, until=until, text=q, parent_id=parent_id,
+                            top_level=top_level)
+        views = catalog().views
+        page = views.executions(f, viewer.visibility(views.dag_ids), limit, offset)
         return ExecutionList(total=page.total, limit=limit, offset=offset,
                              items=[summarize(r) for r in page.items])
 
     @router.get("/executions/{execution_id}", summary="One execution with history, children, "
                 "inputs/outputs (versions, checksums) and asset files")
     def execution(execution_id: str, viewer: ViewerDep) -> dict[str, Any]:
-        try:
-            return data.execution_detail(catalog(), viewer, execution_id)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
+        return execution_detail(catalog(), viewer, execution_id)
 
     @router.get("/lineage", response_model=GraphResponse,
                 summary="Lineage of one node: upstream, downstream or both")
@@ -176,13 +193,10 @@ def build_api_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) -> APIRo
         depth: Depth = 3, max_nodes: MaxNodes = 2_000, stale: bool = True,
     ) -> GraphResponse:
         cat = catalog()
-        try:
-            root = cat.lineage.resolve_node(node)
-            if root.startswith("execution:"):
-                viewer.require(cat.get_execution(root.partition(":")[2]).orchestrator.dag_id)
-            graph = data.lineage_graph(cat, root, direction, depth, max_nodes)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
+        root = cat.lineage.resolve_node(node)
+        if root.startswith("execution:"):
+            viewer.require(cat.get_execution(root.partition(":")[2]).orchestrator.dag_id)
+        graph = graphs.lineage_graph(cat, root, direction, depth, max_nodes)
         return graph_response(cat, viewer, graph, stale)
 
     @router.get("/dags/{dag_id}/lineage", response_model=GraphResponse,
@@ -193,21 +207,20 @@ def build_api_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) -> APIRo
     ) -> GraphResponse:
         viewer.require(dag_id)
         cat = catalog()
-        run_id = run_id or data.latest_run_id(cat, dag_id)
+        run_id = run_id or cat.views.latest_run_id(dag_id)
         if run_id is None:
-            raise HTTPException(404, f"the catalog has no run of DAG {dag_id!r} yet: trigger it "
-                                     "(its tasks must be tracked by steplineage)")
-        try:
-            graph = data.run_graph(cat, dag_id, run_id, depth, max_nodes, task_id)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
+            raise NotFoundError(f"the catalog has no run of DAG {dag_id!r} yet: trigger it "
+                                "(its tasks must be tracked by steplineage)")
+        graph = graphs.run_graph(cat, dag_id, run_id, depth, max_nodes, task_id)
         return graph_response(cat, viewer, graph, stale)
 
     @router.get("/search", response_model=list[SearchHit],
                 summary="Resources, asset files and executions by name or checksum prefix")
     def search(viewer: ViewerDep,
                q: Annotated[str, Query(min_length=1, max_length=200)],
-               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[dict[str, Any]]:
-        return data.search(catalog(), viewer, q, limit)
+               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[SearchHit]:
+        views = catalog().views
+        return [SearchHit(**asdict(hit))
+                for hit in views.search(q, viewer.visibility(views.dag_ids), limit)]
 
     return router

@@ -14,9 +14,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
-from steplineage.errors import CatalogUnavailableError
+from steplineage.web import errors
 from steplineage.web.access import TOKEN_COOKIE, Access, TokenAccess, Viewer
 from steplineage.web.api import build_api_router
 from steplineage.web.openlineage import build_openlineage_router
@@ -82,14 +82,7 @@ def create_app(catalog_factory: "Callable[[], Catalog]", auth: Access | None = N
             response.headers.setdefault("Content-Security-Policy", CSP)
         return response
 
-    @app.exception_handler(Exception)
-    async def catalog_unreachable(request: Request, exc: Exception) -> JSONResponse:
-        # The catalog database being down is the one failure users can act on; say so.
-        if isinstance(exc, CatalogUnavailableError):
-            return JSONResponse({"detail": f"the steplineage catalog is unreachable: {exc}"},
-                                status_code=503)
-        # Starlette logs the exception and re-raises it after this response is sent.
-        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+    errors.install(app)
 
     ViewerDep = Annotated[Viewer, Depends(viewer_dep)]
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from steplineage.errors import OpenLineageEventError
 from steplineage.openlineage.ingest import IngestResult, ingest_events
 from steplineage.web.access import Viewer
 
@@ -67,11 +68,10 @@ def build_openlineage_router(catalog: "Callable[[], Catalog]", viewer_dep: Any) 
         try:
             body = json.loads(raw)
         except ValueError as exc:
-            return JSONResponse({"detail": f"body is not JSON: {exc}"}, status_code=400)
+            raise OpenLineageEventError(f"body is not JSON: {exc}") from None
         events = body if isinstance(body, list) else [body]
         if not events:
-            return JSONResponse({"detail": "empty batch: send a RunEvent or an array of them"},
-                                status_code=400)
+            raise OpenLineageEventError("empty batch: send a RunEvent or an array of them")
         def allow(event: Any) -> str | None:
             # Recording a DAG's lineage needs at least the right to read that DAG.
             dag_id = event.identity.get("dag_id") or event.parent_identity.get("dag_id")

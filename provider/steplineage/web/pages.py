@@ -19,10 +19,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from steplineage.errors import NotFoundError
+from steplineage.models import ExecutionFilter
 from steplineage.status import Status
-from steplineage.web import data
 from steplineage.web.access import Viewer
+from steplineage.web.api import execution_detail
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
@@ -120,19 +120,21 @@ def build_page_router(catalog: "Callable[[], Catalog]", viewer_dep: Any,
                 "max_nodes": 2000, "airflow_base": base.rsplit("/", 1)[0] if airflow_ui else None,
                 **settings}
 
-    def executions_page(request: Request, viewer: Viewer, f: data.ExecutionFilter,
-                        page: int) -> dict[str, Any]:
+    def executions_page(viewer: Viewer, f: ExecutionFilter, page: int) -> dict[str, Any]:
         page = max(page, 1)
-        result = data.list_executions(catalog(), viewer, f, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        views = catalog().views
+        result = views.executions(f, viewer.visibility(views.dag_ids), PAGE_SIZE,
+                                  (page - 1) * PAGE_SIZE)
         pages = max(1, -(-result.total // PAGE_SIZE))
         return {"executions": [e.model_dump(mode="json") for e in result.items],
                 "total": result.total, "page": page, "pages": pages}
 
     @router.get("/", response_class=HTMLResponse)
     def explorer(request: Request, viewer: ViewerDep) -> HTMLResponse:
-        cat = catalog()
-        recent = data.list_executions(cat, viewer, data.ExecutionFilter(top_level=True), 15)
-        return render(request, "explorer.html", viewer, dags=data.dag_summaries(cat, viewer),
+        views = catalog().views
+        visibility = viewer.visibility(views.dag_ids)
+        recent = views.executions(ExecutionFilter(top_level=True), visibility, 15)
+        return render(request, "explorer.html", viewer, dags=views.dags(visibility),
                       recent=[e.model_dump(mode="json") for e in recent.items],
                       config=graph_config(request, mode="search"))
 
@@ -140,19 +142,18 @@ def build_page_router(catalog: "Callable[[], Catalog]", viewer_dep: Any,
                  task_id: str | None, status: str | None, since: str | None,
                  until: str | None, page: int) -> HTMLResponse:
         viewer.require(dag_id)
-        cat = catalog()
-        runs = data.dag_runs(cat, dag_id)
-        selected = run_id or (runs[0]["run_id"] if runs else None)
-        f = data.ExecutionFilter(dag_id=dag_id, run_id=run_id, task_id=task_id,
-                                 status=_status(status), since=_day(since),
-                                 until=_day(until, end=True))
+        runs = catalog().views.dag_runs(dag_id)
+        selected = run_id or (runs[0].run_id if runs else None)
+        f = ExecutionFilter(dag_id=dag_id, run_id=run_id, task_id=task_id,
+                            status=_status(status), since=_day(since),
+                            until=_day(until, end=True))
         config = graph_config(request, mode="dag", dag_id=dag_id, run_id=selected,
                               task_id=task_id, depth=1)
         return render(request, "dag.html", viewer, dag_id=dag_id, run_id=run_id,
                       task_id=task_id, selected_run=selected, runs=runs,
                       filters={"status": status or "", "since": since or "",
                                "until": until or ""},
-                      config=config, **executions_page(request, viewer, f, page))
+                      config=config, **executions_page(viewer, f, page))
 
     @router.get("/dags/{dag_id}", response_class=HTMLResponse)
     def dag(request: Request, dag_id: str, viewer: ViewerDep, run_id: str | None = None,
@@ -174,10 +175,7 @@ def build_page_router(catalog: "Callable[[], Catalog]", viewer_dep: Any,
 
     @router.get("/executions/{execution_id}", response_class=HTMLResponse)
     def execution(request: Request, execution_id: str, viewer: ViewerDep) -> HTMLResponse:
-        try:
-            detail = data.execution_detail(catalog(), viewer, execution_id)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
+        detail = execution_detail(catalog(), viewer, execution_id)
         config = graph_config(request, mode="node", node=detail["node"], depth=2)
         return render(request, "execution.html", viewer, d=detail, e=detail["execution"],
                       config=config)
