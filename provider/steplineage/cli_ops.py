@@ -49,7 +49,7 @@ def spool_flush(url: UrlOption = None, home: HomeOption = None) -> None:
     from steplineage.catalog.catalog import Catalog
 
     with Catalog(url, home=home) as cat:
-        result = cat.spool.flush(cat)
+        result = cat.flush_spool()
     console.print(f"replayed {result.applied} operation(s); {result.remaining} remain")
     if result.failed:
         raise typer.Exit(1)

@@ -1,7 +1,9 @@
 """A catalog that goes away: steps carry on, every record arrives after recovery, none twice.
 
 The catalog is a real PostgreSQL reached through a TCP proxy that the test
-switches off and on (refused and reset connections, as when the host is gone).
+switches off and on (refused and reset connections, as when the host is gone),
+as a role with a password in the URL, as deployments connect: the spool must
+key its writes by a name without the password and still replay them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def proxy(pg_url: str) -> Iterator[tuple[ToggleProxy, str]]:
-    p, url = proxied(pg_url)
+def proxy(pg_password_url: str) -> Iterator[tuple[ToggleProxy, str]]:
+    p, url = proxied(pg_password_url)
     yield p, url
     p.down()
 
@@ -79,7 +81,9 @@ def test_down_at_start_spools_and_replays_once(setup) -> None:
     proxy.down()
     exe = _step(cat, data, "start")
     assert exe.offline and exe.status is sl.Status.completed
+    assert "s3cret-pw" in cat.url and "s3cret-pw" not in cat.spool_key
     assert cat.spool.pending(cat.spool_key) > 0
+    assert list(cat.spool.status()) == [cat.spool_key]
     proxy.up()
     result = cat.flush_spool()
     assert result.failed == 0 and result.remaining == 0 and result.applied > 0

@@ -135,7 +135,7 @@ class Catalog(RegistryMixin):
         """Replay operations spooled for this catalog (cheap when there are none)."""
         if self.spool.pending(self.spool_key) == 0:
             return FlushResult(0, 0, 0)
-        return self.spool.flush(self)
+        return self.spool.flush(self.store)
 
     def reap(self, stale_after_seconds: float = 600.0) -> list[str]:
         """Mark executions whose heartbeat stopped as ``aborted``; returns their ids.

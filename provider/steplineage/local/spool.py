@@ -34,7 +34,7 @@ from steplineage.ops import Op, parse_op
 from steplineage.store.apply import apply_op
 
 if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+    from steplineage.store.store import Store
 
 __all__ = ["FlushResult", "Spool"]
 
@@ -120,13 +120,13 @@ class Spool:
         return {url: {"operations": n, "oldest": oldest, "attempts": attempts,
                       "last_error": error} for url, n, oldest, attempts, error in rows}
 
-    def flush(self, catalog: Catalog, batch: int = 500) -> FlushResult:
-        """Replay this catalog's operations in order; stop at the first failure.
+    def flush(self, store: Store, batch: int = 500) -> FlushResult:
+        """Replay the operations kept for ``store.identity`` in order; stop at the first failure.
 
         Each operation is applied in its own transaction and then deleted, so a
         crash mid-flush replays at most the one in flight, harmlessly.
         """
-        url = catalog.url
+        url = store.identity
         applied = failed = 0
         if not self.path.exists():
             return FlushResult(0, 0, 0)
@@ -138,7 +138,7 @@ class Spool:
                     break
                 for seq, body in rows:
                     try:
-                        with catalog.session() as s:
+                        with store.session() as s:
                             apply_op(s, parse_op(body), strict=False)
                     except Exception as exc:  # noqa: BLE001 - kept, retried later
                         failed = 1
