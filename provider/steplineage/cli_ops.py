@@ -28,8 +28,7 @@ def spool_status(home: HomeOption = None) -> None:
     from steplineage.settings import get_settings
     from steplineage.local.spool import Spool
 
-    settings = get_settings(home=home)
-    spool = Spool(settings.home.expanduser() / "spool.db", settings.spool_max_ops)
+    spool = Spool.from_settings(get_settings(home=home))
     status = spool.status()
     if not status:
         console.print(f"spool {spool.path}: empty")
