@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from steplineage.errors import NotFoundError
+from steplineage.local.atomic import write_text
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
@@ -140,7 +141,7 @@ def write_provenance_report(catalog: Catalog, subject: str, path: str | Path,
     report = build_provenance_report(catalog, subject)
     if fmt == "docx":
         return report.write_docx(path)
-    path.write_text(report.to_html(), encoding="utf-8")
+    write_text(path, report.to_html(), durable=True)
     return path
 
 
