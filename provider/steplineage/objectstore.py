@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

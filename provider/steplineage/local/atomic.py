@@ -43,6 +43,7 @@ def atomic_path(path: Path | str, *, durable: bool = False) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Not mkstemp: its 0600 mode would survive the rename; a plain create honours the umask.
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{_SUFFIX}")
     try:
         yield tmp
