@@ -27,15 +27,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from steplineage.local.queue import DurableQueue
 from steplineage.ops import Op, parse_op
-from steplineage.store.apply import apply_op
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from steplineage.settings import Settings
-    from steplineage.store.store import Store
 
 __all__ = ["FlushResult", "Spool"]
 
@@ -45,6 +45,15 @@ SPOOL_FILE = "spool.db"
 # Releases up to 0.1 kept operations in this table, created_at as ISO text.
 _LEGACY = ("ops", "SELECT catalog_url, body, (julianday(created_at) - 2440587.5) * 86400.0,"
                   " attempts, last_error FROM ops ORDER BY seq")
+
+
+class Catalog(Protocol):
+    """Where spooled operations go: a :class:`~steplineage.store.store.Store`."""
+
+    identity: str
+
+    def apply(self, ops: Sequence[Op], *, strict: bool = True) -> None:
+        """Write ``ops`` in one transaction, idempotently."""
 
 
 @dataclass(frozen=True)
@@ -96,17 +105,14 @@ class Spool:
                       "attempts": s.attempts, "last_error": s.last_error}
                 for key, s in self.queue.status().items()}
 
-    def flush(self, store: Store) -> FlushResult:
+    def flush(self, store: Catalog) -> FlushResult:
         """Replay the operations kept for ``store.identity`` in order; stop at the first failure.
 
         Each operation is applied in its own transaction and then deleted, so a
         crash mid-flush replays at most the one in flight, harmlessly.
         """
-        def replay(body: str) -> None:
-            with store.session() as s:
-                apply_op(s, parse_op(body), strict=False)
-
-        result = self.queue.drain(store.identity, replay)
+        result = self.queue.drain(store.identity,
+                                  lambda body: store.apply([parse_op(body)], strict=False))
         if result.failed:
             log.warning("steplineage spool: replay into %s stopped (%s); %d operation(s) wait",
                         store.identity, result.error, result.remaining)
