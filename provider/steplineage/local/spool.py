@@ -5,8 +5,7 @@ and tracking is not strict, an execution appends its remaining operations
 here instead of failing the step: a :class:`~steplineage.local.queue.DurableQueue`
 at ``$STEPLINEAGE_HOME/spool.db``, keyed by the catalog's identity (its URL with
 the password masked, :attr:`Store.identity <steplineage.store.store.Store.identity>`),
-so a password never reaches the disk and the key is the same however the
-password was given. They are replayed in order, each idempotent
+so a password never reaches the disk. They are replayed in order, each idempotent
 (client-generated ids), by the next tracked step that reaches the catalog, by
 ``steplineage spool flush``, or by :meth:`Spool.flush`.
 
@@ -47,7 +46,7 @@ _LEGACY = ("ops", "SELECT catalog_url, body, (julianday(created_at) - 2440587.5)
                   " attempts, last_error FROM ops ORDER BY seq")
 
 
-class Catalog(Protocol):
+class ReplayTarget(Protocol):
     """Where spooled operations go: a :class:`~steplineage.store.store.Store`."""
 
     identity: str
@@ -105,7 +104,7 @@ class Spool:
                       "attempts": s.attempts, "last_error": s.last_error}
                 for key, s in self.queue.status().items()}
 
-    def flush(self, store: Catalog) -> FlushResult:
+    def flush(self, store: ReplayTarget) -> FlushResult:
         """Replay the operations kept for ``store.identity`` in order; stop at the first failure.
 
         Each operation is applied in its own transaction and then deleted, so a
