@@ -74,6 +74,34 @@ def pg_url(pg_template: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_password_url(pg_url: str) -> Iterator[str]:
+    """``pg_url`` as a login role with a password, as deployments connect (a password in the URL).
+
+    The test server trusts local connections, so the password is not checked, but it is in
+    the URL, which is what URL handling (spool keys, logs) must cope with.
+    """
+    role = f"sl_pw_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 's3cret-pw'"))
+    db = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with db.connect() as conn:
+        conn.execute(text(f"GRANT ALL ON SCHEMA public TO {role}; "
+                          f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}; "
+                          f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    try:
+        yield make_url(pg_url).set(username=role, password="s3cret-pw").render_as_string(
+            hide_password=False)
+    finally:
+        with db.connect() as conn:  # the grants live in this database: drop them first
+            conn.execute(text(f"DROP OWNED BY {role}"))
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
+
+
+@pytest.fixture
 def sl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private STEPLINEAGE_HOME so nothing touches ~/.steplineage."""
     home = tmp_path / "slhome"

@@ -1,8 +1,9 @@
-"""Content hashes: sha256 (+ md5 and length) in one streaming pass, cached.
+"""Content hashes: sha256 (+ md5 and length) in one streaming pass, optionally cached.
 
 Files are read in fixed-size chunks, so memory stays constant however large
 they are. A directory's hash is a Merkle hash over its sorted relative paths,
-so renaming, adding or changing any file changes it. Hashes are cached by
+so renaming, adding or changing any file changes it. Given a cache (the host's
+:class:`~steplineage.local.hashcache.HashCache`), hashes are remembered by
 ``(path, size, mtime_ns, inode)``: an unchanged file is never read twice.
 
 Example:
@@ -17,14 +18,13 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
-__all__ = ["CHUNK_SIZE", "Digest", "HashCache", "copy_and_hash", "hash_path"]
+__all__ = ["CHUNK_SIZE", "Digest", "DigestCache", "copy_and_hash", "hash_path"]
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -87,84 +87,36 @@ def _md5_worker(md5: Any, chunks: queue.Queue[bytes | None]) -> None:
         md5.update(item)
 
 
-class HashCache:
-    """A small per-host SQLite table of file digests keyed by stat identity.
-
-    Args:
-        path: the cache file (``$STEPLINEAGE_HOME/hashcache.db``), or None to
-            keep nothing between calls.
-    """
-
-    def __init__(self, path: Path | None):
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
-                                         isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS digests (path TEXT, size INTEGER, mtime_ns INTEGER,"
-                " inode INTEGER, sha256 TEXT, md5 TEXT, PRIMARY KEY (path, size, mtime_ns, inode))"
-            )
+class DigestCache(Protocol):
+    """Where :func:`hash_path` remembers digests (the host's ``local.hashcache.HashCache``)."""
 
     def lookup(self, path: Path, st: os.stat_result) -> Digest | None:
-        """The cached digest of ``path`` if its stat identity is unchanged."""
-        if self._conn is None:
-            return None
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT sha256, md5 FROM digests WHERE path=? AND size=? AND mtime_ns=? AND inode=?",
-                (str(path), st.st_size, st.st_mtime_ns, st.st_ino),
-            ).fetchone()
-        return Digest(row[0], row[1], st.st_size) if row else None
+        """The remembered digest of ``path`` if its stat identity is unchanged."""
 
     def store(self, path: Path, st: os.stat_result, digest: Digest) -> None:
         """Remember ``digest`` for ``path`` at its current stat identity."""
-        if self._conn is None:
-            return
-        with self._lock:
-            # One transaction (one WAL commit): the old identity goes, the new one comes.
-            self._conn.execute("BEGIN")
-            try:
-                self._conn.execute("DELETE FROM digests WHERE path=?", (str(path),))
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?)",
-                    (str(path), st.st_size, st.st_mtime_ns, st.st_ino, digest.sha256,
-                     digest.md5))
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close the cache file."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
-_NO_CACHE = HashCache(None)
 # Hashing a file this small is cheaper than a cache lookup and store.
 CACHE_MIN_BYTES = 256 * 1024
 
 
-def _hash_file(path: Path, cache: HashCache) -> Digest:
+def _hash_file(path: Path, cache: DigestCache | None) -> Digest:
     st = path.stat()
     if st.st_size < CACHE_MIN_BYTES:
-        cache = _NO_CACHE
-    cached = cache.lookup(path, st)
+        cache = None
+    cached = cache.lookup(path, st) if cache is not None else None
     if cached is not None:
         return cached
     with path.open("rb") as fh:
         digest = copy_and_hash(fh)
     # Only cache if the file did not change while we read it.
-    if path.stat().st_mtime_ns == st.st_mtime_ns:
+    if cache is not None and path.stat().st_mtime_ns == st.st_mtime_ns:
         cache.store(path, st, digest)
     return digest
 
 
-def hash_path(path: Path | str, cache: HashCache | None = None) -> Digest:
+def hash_path(path: Path | str, cache: DigestCache | None = None) -> Digest:
     """Digest of a file, or the Merkle digest of a directory tree.
 
     For a directory, ``sha256`` is the hash of the lines
@@ -173,7 +125,6 @@ def hash_path(path: Path | str, cache: HashCache | None = None) -> Digest:
     over the same lines; ``length`` is the total size of the files.
     """
     path = Path(path).absolute()
-    cache = cache or _NO_CACHE
     if not path.is_dir():
         return _hash_file(path, cache)
     tree_sha, tree_md5, total = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from steplineage.errors import ChecksumMismatchError, ObjectStoreConflictError, StagingError
 from steplineage.hashing import Digest, copy_and_hash
+from steplineage.local.atomic import atomic_path
 
 __all__ = ["ObjectStore", "StoredObject", "transfer_progress"]
 
@@ -169,16 +169,12 @@ class ObjectStore:
         if not self.fs.exists(key):
             raise StagingError(f"{what} {sha256} is missing from the object store {self.url}; "
                                "is the store mounted and reachable?")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-        try:
+        # Verified before it is moved into place: a mismatch leaves nothing at ``dest``.
+        with atomic_path(dest) as tmp:
             size = self.fs.size(key)
             with transfer_progress(size, f"download {dest.name}", self.progress_min_bytes) as tick, \
                     self.fs.open(key, "rb") as src, tmp.open("wb") as dst:
                 digest = copy_and_hash(src, dst, tick)
             if digest.sha256 != sha256:
                 raise ChecksumMismatchError(what, self.url_for(sha256), sha256, digest.sha256)
-            os.replace(tmp, dest)
-            return digest
-        finally:
-            tmp.unlink(missing_ok=True)
+        return digest

@@ -1,7 +1,8 @@
 """An Airflow DAG run while the catalog is down: the tasks succeed, their records are spooled,
 and they arrive once (and only once) when the catalog is back.
 
-The catalog is a real PostgreSQL behind a TCP proxy the test switches off and on.
+The catalog is a real PostgreSQL behind a TCP proxy the test switches off and on, reached
+through an Airflow connection with a login and a password, as deployments configure it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from airflow_catalog_checks import dag_runs, edges, sha256_of, statuses
+from sqlalchemy.engine import make_url
 
 import steplineage as sl
 from toggle_proxy import proxied, row_counts
@@ -26,11 +28,15 @@ def _counts(cat: sl.Catalog) -> dict[str, int]:
 
 
 def test_dag_run_during_an_outage_is_spooled_and_replayed_once(
-        run_dag, sl_home: Path, examples_dir: Path, pg_url: str,
+        run_dag, sl_home: Path, examples_dir: Path, pg_url: str, pg_password_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    proxy, url = proxied(pg_url)
+    proxy, url = proxied(pg_password_url)
+    password = make_url(url).password
+    # The connection's password goes into the catalog URL the tasks use.
     monkeypatch.setenv("AIRFLOW_CONN_STEPLINEAGE_DEFAULT", json.dumps(
-        {"conn_type": "steplineage", "extra": {"catalog_url": url, "timeout_seconds": 2}}))
+        {"conn_type": "steplineage", "password": password, "extra": {
+            "catalog_url": make_url(url).set(password=None).render_as_string(),
+            "timeout_seconds": 2}}))
     direct = sl.Catalog(pg_url, home=sl_home)
     try:
         # A first run while the catalog is up registers the DAG's resources on this host.
@@ -44,9 +50,10 @@ def test_dag_run_during_an_outage_is_spooled_and_replayed_once(
         # The outage did not fail the pipeline, and nothing reached the catalog yet.
         assert dr.state == "success"
         assert _counts(direct) == before
-        # The spool is keyed by the URL the tasks used (the proxy's).
+        # The spool is keyed by the catalog the tasks used (the proxy's), password hidden.
         offline = sl.Catalog(url, home=sl_home)
         assert offline.spool.pending(offline.spool_key) > 0
+        assert password not in str(offline.spool.status())
 
         proxy.up()
         result = offline.flush_spool()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import steplineage as sl
-from steplineage.hashing import CACHE_MIN_BYTES, HashCache, hash_path
+from steplineage.hashing import CACHE_MIN_BYTES, hash_path
+from steplineage.local.hashcache import HashCache
 from steplineage.objectstore import ObjectStore
 
 

@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -23,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from steplineage.errors import (CatalogError, CatalogUnavailableError, NotFoundError,
                                 UnknownAssetTableError, UnknownAssetTypeError,
                                 UnknownResourceError)
-from steplineage.hashing import Digest, HashCache, hash_path
+from steplineage.hashing import Digest, hash_path
+from steplineage.local.catalog_cache import CatalogCache
+from steplineage.local.hashcache import HashCache
 from steplineage.local.spool import FlushResult, Spool
 from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, ExecutionRecord,
                                 LineageEdgeRecord, ResourceRecord, ResourceRef, ResourceRole,
@@ -91,7 +92,7 @@ class Catalog(RegistryMixin):
         self._object_store: ObjectStore | None = None
         self._hash_cache: HashCache | None = None
         self._spool: Spool | None = None
-        self._cache_written: dict[str, Any] = {}
+        self._remembered = CatalogCache.from_settings(self.settings, self.store.identity)
         self._resources: tuple[float, list[ResourceRecord]] | None = None
         self._workflows: dict[str, tuple[float, WorkflowRecord]] = {}
 
@@ -116,15 +117,14 @@ class Catalog(RegistryMixin):
     def hash_cache(self) -> HashCache:
         """The per-host cache of file digests."""
         if self._hash_cache is None:
-            self._hash_cache = HashCache(self.settings.home.expanduser() / "hashcache.db")
+            self._hash_cache = HashCache.from_settings(self.settings)
         return self._hash_cache
 
     @property
     def spool(self) -> Spool:
         """The local spool holding writes made while this catalog was unreachable."""
         if self._spool is None:
-            self._spool = Spool(self.settings.home.expanduser() / "spool.db",
-                                self.settings.spool_max_ops)
+            self._spool = Spool.from_settings(self.settings)
         return self._spool
 
     @property
@@ -136,7 +136,7 @@ class Catalog(RegistryMixin):
         """Replay operations spooled for this catalog (cheap when there are none)."""
         if self.spool.pending(self.spool_key) == 0:
             return FlushResult(0, 0, 0)
-        return self.spool.flush(self)
+        return self.spool.flush(self.store)
 
     def reap(self, stale_after_seconds: float = 600.0) -> list[str]:
         """Mark executions whose heartbeat stopped as ``aborted``; returns their ids.
@@ -168,10 +168,12 @@ class Catalog(RegistryMixin):
         return Views(self.store)
 
     def close(self) -> None:
-        """Release database connections and the hash cache."""
+        """Release database connections, the hash cache and the spool file."""
         self.store.dispose()
         if self._hash_cache is not None:
             self._hash_cache.close()
+        if self._spool is not None:
+            self._spool.close()
 
     def __enter__(self) -> Catalog:
         return self
@@ -303,28 +305,9 @@ class Catalog(RegistryMixin):
         return found
 
     def _cached(self, what: str, fetch: Any) -> Any:
-        """``fetch()``, remembered on this host; the remembered value while unreachable.
-
-        Resources and vocabularies change rarely and are needed to resolve refs
-        and check asset names, so a step can still run (and spool) in an outage.
-        """
-        cache = self.settings.home.expanduser() / "catalog-cache.json"
-        try:
-            value = fetch()
-        except CatalogUnavailableError:
-            if not cache.exists():
-                raise
-            remembered = json.loads(cache.read_text()).get(self.spool_key, {})
-            if what not in remembered:
-                raise
-            return remembered[what]
-        if self._cache_written.get(what) != value:
-            try:
-                _update_json(cache, self.spool_key, what, value)
-                self._cache_written[what] = value
-            except OSError as exc:  # a cache is a convenience: never fail a step over it
-                log.debug("steplineage: could not write %s: %s", cache, exc)
-        return value
+        """``fetch()``, remembered on this host; the remembered value while unreachable
+        (see :mod:`steplineage.local.catalog_cache`)."""
+        return self._remembered.get(what, fetch)
 
     def resolve_ref(self, ref_or_path: ResourceRef | str | Path) -> ResourceRef:
         """The ref for a ref or a local path (the innermost resource containing it).
@@ -529,20 +512,6 @@ class Catalog(RegistryMixin):
         """Lineage edges, optionally of one execution and/or one role."""
         return executions.list_edges(self.store, execution_id,
                                      None if role is None else EdgeRole(role).value)
-
-
-def _update_json(path: Path, key: str, what: str, value: Any) -> None:
-    """Set ``data[key][what]`` in a small JSON file, atomically (other keys kept)."""
-    import os
-
-    data = json.loads(path.read_text()) if path.exists() else {}
-    if data.get(key, {}).get(what) == value:
-        return
-    data.setdefault(key, {})[what] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique per writer
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
 
 
 def _local_root(uri: str) -> Path | None:

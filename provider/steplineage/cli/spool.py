@@ -23,8 +23,7 @@ def spool_status(home: HomeOption = None) -> None:
     from steplineage.local.spool import Spool
     from steplineage.settings import get_settings
 
-    settings = get_settings(home=home)
-    spool = Spool(settings.home.expanduser() / "spool.db", settings.spool_max_ops)
+    spool = Spool.from_settings(get_settings(home=home))
     status = spool.status()
     if not status:
         console.print(f"spool {spool.path}: empty")
@@ -42,7 +41,7 @@ def spool_status(home: HomeOption = None) -> None:
 def spool_flush(url: UrlOption = None, home: HomeOption = None) -> None:
     """Replay this host's spooled writes into the catalog, in order."""
     with open_catalog(url, home) as cat:
-        result = cat.spool.flush(cat)
+        result = cat.flush_spool()
     console.print(f"replayed {result.applied} operation(s); {result.remaining} remain")
     if result.failed:
         raise typer.Exit(1)

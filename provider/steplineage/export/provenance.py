@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from steplineage.local.atomic import write_text
 from steplineage.errors import NotFoundError
 from steplineage.store import reports
 
@@ -140,7 +141,7 @@ def write_provenance_report(catalog: Catalog, subject: str, path: str | Path,
     report = build_provenance_report(catalog, subject)
     if fmt == "docx":
         return report.write_docx(path)
-    path.write_text(report.to_html(), encoding="utf-8")
+    write_text(path, report.to_html(), durable=True)
     return path
 
 

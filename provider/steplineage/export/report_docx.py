@@ -7,11 +7,11 @@ Example:
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from steplineage.local.atomic import atomic_path
 
 if TYPE_CHECKING:
     from steplineage.export.provenance import DataItem, ProvenanceReport, ValueItem
@@ -86,14 +86,6 @@ def write_report_docx(report: ProvenanceReport, path: Path) -> Path:
         _table(doc, ("at (UTC)", "status", "message"), report.history)
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write next to the target and rename, so a reader never sees half a document. Not
-    # mkstemp: its 0600 mode would survive the rename; a plain create honours the umask.
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(path, durable=True) as tmp:  # a reader never sees half a document
         doc.save(str(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

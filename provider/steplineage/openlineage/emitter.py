@@ -48,7 +48,6 @@ __all__ = ["Emitter", "emitter_for", "enqueue", "to_client_event"]
 
 log = logging.getLogger("steplineage")
 
-OUTBOX_FILE = "openlineage-outbox.db"
 _EMITTERS: dict[tuple[str, str | None, str], Emitter] = {}
 _EMITTERS_LOCK = threading.Lock()
 
@@ -92,8 +91,7 @@ class Emitter:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.outbox = Outbox(settings.home.expanduser() / OUTBOX_FILE,
-                             settings.openlineage_outbox_max_events)
+        self.outbox = Outbox.from_settings(settings)
         self.builder = EventBuilder(settings.openlineage_namespace)
         self._client: Any = None
         self._wake = threading.Event()

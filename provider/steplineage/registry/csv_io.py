@@ -28,12 +28,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steplineage.errors import CsvFormatError
+from steplineage.local.atomic import write_text
 from steplineage.registry.model_runs import BatchResult, ModelRunRecord
 from steplineage.registry.templates import WorkflowTemplate, get_workflow_template
 
@@ -82,18 +81,6 @@ def _render(columns: list[str], rows: list[dict[str, str]]) -> str:
     return out.getvalue()
 
 
-def _write(path: str | Path, text: str) -> None:
-    """Write atomically: a reader never sees half a CSV."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _resolve(catalog: Catalog, template: WorkflowTemplate | str) -> WorkflowTemplate:
     return get_workflow_template(catalog, template if isinstance(template, str)
                                  else template.name)
@@ -109,7 +96,7 @@ def generate_csv_template(catalog: Catalog, template: WorkflowTemplate | str,
     """
     text = _render(template_columns(_resolve(catalog, template)), [])
     if path is not None:
-        _write(path, text)
+        write_text(path, text, durable=True)
     return text
 
 
@@ -138,7 +125,7 @@ def regenerate_csv_from_batch(catalog: Catalog, batch_id: str,
     columns = template_columns(get_workflow_template(catalog, name))
     text = _render(columns, [_record_cells(r) for r in records])
     if path is not None:
-        _write(path, text)
+        write_text(path, text, durable=True)
     return text
 
 

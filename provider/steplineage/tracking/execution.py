@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from steplineage.errors import ExecutionError, StatusTransitionError
 from steplineage.ids import new_id, utcnow
 from steplineage.lineage.rules import check_conflicts, check_consistency
+from steplineage.local.atomic import write_json
 from steplineage.models import (
     AssetRecord,
     EdgeRole,
@@ -60,7 +61,7 @@ from steplineage.store.assets import assets_by_content
 from steplineage.tracking import workdir
 from steplineage.tracking.heartbeat import HEARTBEATS
 from steplineage.tracking.observers import observers_for
-from steplineage.tracking.stage_in import ref_edge, write_json_atomic
+from steplineage.tracking.stage_in import ref_edge
 from steplineage.tracking.staging import check_name
 from steplineage.tracking.uploads import collect_output_files, outputs_op
 from steplineage.tracking.writer import Check, StepWriter
@@ -223,7 +224,7 @@ class Execution:
             target_dir = local
         target_dir.mkdir(parents=True, exist_ok=True)
         path = target_dir / "results.json"
-        write_json_atomic(path, data)
+        write_json(path, data, durable=True)  # an output: its hash is recorded
         self._write(ExecutionUpdated(execution_id=self.id, metrics=jsonable(metrics),
                                      results=jsonable(data)))
         return path

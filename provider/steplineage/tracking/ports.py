@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from steplineage.hashing import Digest, HashCache
+    from steplineage.hashing import Digest, DigestCache
     from steplineage.local.spool import FlushResult, Spool
     from steplineage.models import (
         AssetRecord,
@@ -48,7 +48,7 @@ class TrackingCatalog(Protocol):
     def spool(self) -> Spool: ...
 
     @property
-    def hash_cache(self) -> HashCache: ...
+    def hash_cache(self) -> DigestCache: ...
 
     def flush_spool(self) -> FlushResult: ...
 

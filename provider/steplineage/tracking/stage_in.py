@@ -10,12 +10,10 @@ Example:
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steplineage.ids import new_id
+from steplineage.local.atomic import write_json
 from steplineage.models import DatasetSpec, EdgeRole, ResourceRef
 from steplineage.ops import EdgeSpec
 from steplineage.store.datasets import dataset_members
@@ -26,7 +24,7 @@ if TYPE_CHECKING:
     from steplineage.tracking.execution import Execution
     from steplineage.tracking.ports import TrackingCatalog
 
-__all__ = ["ref_edge", "stage_assets_and_datasets", "write_json_atomic"]
+__all__ = ["ref_edge", "stage_assets_and_datasets"]
 
 
 def ref_edge(catalog: TrackingCatalog, role: EdgeRole, ref: ResourceRef, online: bool) -> EdgeSpec:
@@ -83,13 +81,7 @@ def _stage_dataset(exe: Execution, spec: DatasetSpec) -> str:
             cat.object_store.get_file(asset.sha256, dest, what=f"dataset member {asset.id}")
             entry["local_path"] = str(dest)
         listing["assets"].append(entry)
-    write_json_atomic(root / "members.json", listing)
+    write_json(root / "members.json", listing)
     exe.dataset_paths[spec.name] = root
     return dv_id
 
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so readers see the old file or the new one, never half of it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from steplineage.errors import AssetPathError
 from steplineage.ids import new_id, utcnow
+from steplineage.local.atomic import is_temporary
 from steplineage.models import AssetRecord, ResourceRef
 from steplineage.ops import AssetSpec, EdgeSpec, OutputsRegistered, StatusChanged
 from steplineage.status import Status
@@ -50,7 +51,7 @@ def _files_under(root: Path, working_dir: Path, manifest: dict[str, Any]) -> lis
                                      "asset_file_path(..., copy_file=True) instead")
         for name in sorted(filenames):
             full = Path(dirpath, name)
-            if name.startswith(".") and name.endswith((".tmp", ".part")):
+            if is_temporary(name):  # a write still under way
                 continue
             if full.is_symlink() and not is_within(full, working_dir):
                 entry = manifest.get(full.relative_to(working_dir).as_posix(), {})

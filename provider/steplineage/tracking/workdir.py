@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from steplineage.errors import AssetPathError
-from steplineage.tracking.stage_in import write_json_atomic
+from steplineage.local.atomic import write_json
 from steplineage.tracking.staging import check_name, safe_child
 
 __all__ = ["MANIFEST", "asset_dir", "clean", "metadata_dir", "place_asset_file",
@@ -109,4 +109,4 @@ def _remember(working_dir: Path, path: Path, entry: dict[str, Any]) -> None:
     manifest[path.relative_to(working_dir).as_posix()] = entry
     manifest_path = working_dir / MANIFEST
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(manifest_path, manifest)
+    write_json(manifest_path, manifest)
