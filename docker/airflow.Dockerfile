@@ -1,7 +1,11 @@
 # Airflow 3.3 with steplineage installed from this repository.
 # Build context: the repository root (see compose.yaml), e.g.
 #   docker build -f docker/airflow.Dockerfile -t steplineage-airflow .
-FROM python:3.11-slim-bookworm
+# The base image: the official Python image by default. Any Debian bookworm image
+# whose `python` and `pip` (first on PATH) are a Python 3.11 the build may install
+# into works too; tests/docker/ builds with one made from Debian's packages.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
