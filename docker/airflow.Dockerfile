@@ -21,8 +21,11 @@ WORKDIR /opt/steplineage
 # Only what the wheel needs: the package, its metadata and the pinned set.
 COPY pyproject.toml README.md constraints.txt ./
 COPY provider/ provider/
-# The same pins as `make test`, so the image runs what CI tested.
-RUN pip install -c constraints.txt '.[airflow,postgres]'
+# The same pins as `make test`, so the image runs what CI tested. asyncpg (in the
+# pinned set): Airflow 3 opens an async engine on its metadata database next to the
+# sync one, with asyncpg for any postgresql:// URL; without it every component fails
+# at start ("No module named 'asyncpg'"). psycopg is the catalog's driver.
+RUN pip install -c constraints.txt '.[airflow,postgres]' asyncpg
 
 USER airflow
 WORKDIR /opt/airflow

@@ -10,7 +10,8 @@ FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PREFECT_HOME=/opt/prefect
+    PREFECT_HOME=/opt/prefect \
+    PREFECT_UI_STATIC_DIRECTORY=/opt/prefect/ui
 
 # The same uid as the Airflow image: both write the shared lineage-data volume.
 RUN useradd --create-home --uid 50000 --home-dir /opt/prefect prefect \
@@ -25,6 +26,9 @@ RUN pip install -c constraints.txt '.[prefect,postgres]' asyncpg
 # Registers the work pool and the example deployments (the `prefect-deploy` service).
 COPY docker/prefect/deploy.py /opt/steplineage/deploy.py
 
+# The server copies its UI into PREFECT_UI_STATIC_DIRECTORY at start (to set the API
+# URL in it); site-packages is root's, so without a directory of prefect's own the
+# server runs without its UI ("Failed to create V1 UI static directory").
 USER prefect
 WORKDIR /opt/prefect
 EXPOSE 4200
