@@ -105,6 +105,9 @@ def override(env: dict[str, str], ports: dict[str, int]) -> dict[str, Any]:
         # name; the `airflow jobs check --hostname "$HOSTNAME"` health checks need the
         # jobs recorded under $HOSTNAME (on compose's bridge network both are the id).
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
+        # Tasks call the API server's execution API; on a loaded 2-core machine its answer
+        # can take longer than the default 5 s, which fails the task before it starts.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
     }
 
     def probe(url: str) -> list[str]:
@@ -125,8 +128,13 @@ def override(env: dict[str, str], ports: dict[str, int]) -> dict[str, Any]:
         "airflow-scheduler": {
             **host, "environment": airflow_env,
             "healthcheck": {"test": probe(f"http://127.0.0.1:{ports['scheduler_health']}/health")}},
-        "airflow-dag-processor": {**host, "environment": airflow_env},
-        "airflow-triggerer": {**host, "environment": airflow_env},
+        # `airflow jobs check` starts a whole Airflow CLI: on a 2-core machine that also runs
+        # the stack (and, on a developer's machine, other tests) it can take longer than
+        # the file's 20 s, and docker leaves a timed-out check running, piling them up.
+        "airflow-dag-processor": {**host, "environment": airflow_env,
+                                  "healthcheck": {"timeout": "120s"}},
+        "airflow-triggerer": {**host, "environment": airflow_env,
+                              "healthcheck": {"timeout": "120s"}},
         "prefect-server": {
             **host,
             "command": ["prefect", "server", "start", "--host", "127.0.0.1",
