@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default=30.0,
         description="How often a running execution touches its heartbeat.",
     )
+    cache_seconds: float = Field(
+        default=5.0,
+        description="How long a catalog object trusts the workflows and resources it read: a "
+                    "workflow switched inactive elsewhere skips steps at most this much later.",
+    )
     reap_interval_seconds: float = Field(
         default=600.0,
         description="How often (at most) a process reaps dead executions when one starts; "

@@ -1,8 +1,9 @@
-"""Airflow task runs into catalog executions: the only layer that talks to the catalog.
+"""Airflow task runs into step descriptions for the shared :class:`StepTracker`.
 
 Operators, the TaskFlow decorator and the listener describe *what* ran (a
 :class:`TaskRun`) and *what to record* (a :class:`TrackingSpec`); a
-:class:`TaskTracker` turns that into executions:
+:class:`TaskTracker` translates that into :class:`~steplineage.tracking.step.StepRun`
+descriptions, and the :class:`~steplineage.tracking.step.StepTracker` records them:
 
 * one parent execution per DAG run, with a deterministic id (uuid5 of dag_id and
   run_id), so every task process of the run finds the same parent and
@@ -12,14 +13,11 @@ Operators, the TaskFlow decorator and the listener describe *what* ran (a
 * tasks that never ran (skipped, upstream_failed) become skipped children when
   the DAG run ends (:func:`record_dag_run_end`, called by the listener).
 
-Every catalog call goes through :meth:`TaskTracker.call`. A catalog that is down
-or slow (bounded by ``timeout_seconds``) costs the task that timeout: the
-execution's records go to the durable spool and are replayed by the next step
-that reaches the catalog (or ``steplineage spool flush``), unless strict mode
-turns the outage into :class:`~steplineage.TrackingError`. What cannot be known
-offline (a resource never seen on this host) leaves the try untracked, logged.
-Errors that say the *data* is wrong (a staged input with the wrong checksum,
-inconsistent or conflicting lineage) fail the task either way.
+The step tracker's guard decides what a tracking failure does: logged, and the
+try goes on untracked (a catalog that is down costs the task at most
+``timeout_seconds``, and the records are spooled for replay), or with strict
+mode :class:`~steplineage.TrackingError`. Errors that say the *data* is wrong
+fail the task either way.
 
 Example:
     >>> run = TaskRun.from_task_instance(ti)  # doctest: +SKIP
@@ -31,32 +29,29 @@ Example:
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
-from steplineage.errors import CatalogUnavailableError, LineageError, NotFoundError, StagingError
-from steplineage.tracking.guard import tracking_guard
-from steplineage.models import (ExecutionConfig, OrchestratorIdentity, ResourceRef,
-                                ResourceRole, WorkflowRecord, WorkflowType)
-from steplineage.status import FINAL_STATUSES, Status
+from steplineage.errors import CatalogUnavailableError, NotFoundError
+from steplineage.models import (OrchestratorIdentity, ResourceRef, ResourceRole, WorkflowRecord,
+                                WorkflowType)
+from steplineage.status import Status
+from steplineage.tracking.step import StepRun, StepTracker
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
-    from steplineage.tracking.execution import Execution
     from steplineage.settings import Settings
+    from steplineage.tracking.execution import Execution
 
 __all__ = ["ASSETS_XCOM_KEY", "EXECUTION_ID_XCOM_KEY", "TaskRun", "TaskTracker", "TrackingSpec",
            "UnrunTask", "dag_run_execution_id", "record_dag_run_end", "task_try_execution_id"]
 
 log = logging.getLogger("steplineage.airflow")
-
-T = TypeVar("T")
 
 #: XCom key of the execution id of a tracked task try.
 EXECUTION_ID_XCOM_KEY = "steplineage_execution_id"
@@ -65,8 +60,6 @@ ASSETS_XCOM_KEY = "steplineage_assets"
 
 # Fixed namespace: the same DAG run / task try always maps to the same execution id.
 _NAMESPACE = uuid.UUID("3b0f8f3e-6c1a-5d2e-9a47-1f6d2c9e8b41")
-# Errors meaning the data is wrong; they fail the task even when tracking is not strict.
-_DATA_ERRORS = (StagingError, LineageError)
 
 
 def dag_run_execution_id(dag_id: str, run_id: str) -> str:
@@ -224,8 +217,10 @@ class TrackingSpec:
 
 
 class TaskTracker:
-    """Records one task try in the catalog: start, then succeed, fail, skip or defer.
+    """Records one task try: start, then succeed, fail, skip or defer.
 
+    It translates the try into :class:`StepRun` descriptions; ``step`` (the
+    shared :class:`StepTracker`) records them and guards every catalog call.
     ``execution`` is None while (or because) the try runs untracked.
 
     Example:
@@ -239,46 +234,27 @@ class TaskTracker:
                  force_strict: bool | None = None):
         self.run = run
         self.spec = spec or TrackingSpec()
-        self.execution: Execution | None = None
-        self._force_strict = force_strict
-        self._strict: bool | None = None
-        self._catalog: Catalog | None = None
         self._resolved: Settings | None = None
-
-    # -- the one way to the catalog -------------------------------------------------
+        self.step: StepTracker[Catalog] = StepTracker(
+            self._catalog, strict=self._strict(force_strict), **run.log_context())
 
     @property
-    def strict(self) -> bool:
-        """Whether tracking failures fail the task (argument, else the settings).
+    def execution(self) -> Execution | None:
+        """The try's live execution; None while (or because) it runs untracked."""
+        return self.step.execution
 
-        Example:
-            >>> TaskTracker(TaskRun("etl", "r1", "load", None, 1), TrackingSpec(strict=True)).strict
-            True
-        """
-        if self._force_strict is not None:
-            return self._force_strict
-        if self._strict is None:
-            if self.spec.strict is not None:
-                self._strict = self.spec.strict
-            else:
-                try:
-                    self._strict = self._settings().strict
-                except Exception:  # noqa: BLE001 - unreadable settings: be lenient
-                    log.warning("steplineage: cannot read settings; tracking is not strict",
-                                exc_info=True)
-                    self._strict = False
-        return self._strict
-
-    def call(self, what: str, fn: Callable[[], T]) -> T | None:
-        """Run one catalog operation under the tracking guard; None if it failed (non-strict).
-
-        Example:
-            >>> tracker.call("read the try", lambda: cat.get_execution(exe_id))  # doctest: +SKIP
-        """
-        result: list[T] = []
-        with _guarded(what, self.strict, **self.run.log_context()):
-            result.append(fn())
-        return result[0] if result else None
+    def _strict(self, forced: bool | None) -> bool:
+        """The argument, else the task's option, else the connection / settings."""
+        if forced is not None:
+            return forced
+        if self.spec.strict is not None:
+            return self.spec.strict
+        try:
+            return self._settings().strict
+        except Exception:  # noqa: BLE001 - unreadable settings: be lenient
+            log.warning("steplineage: cannot read settings; tracking is not strict",
+                        exc_info=True)
+            return False
 
     def _settings(self) -> Settings:
         from steplineage.airflow.hooks import SteplineageHook
@@ -287,21 +263,27 @@ class TaskTracker:
             self._resolved = SteplineageHook(self.spec.conn_id).get_settings()
         return self._resolved
 
-    def catalog(self) -> Catalog:
-        """The catalog for this task's connection (raises when it cannot be opened).
+    def _catalog(self) -> Catalog:
+        from steplineage.airflow.hooks import catalog_for
+
+        settings = self._settings()
+        if settings.strict != self.step.strict:
+            # The task's own strict flag decides whether an outage spools or fails it.
+            settings = settings.model_copy(update={"strict": self.step.strict})
+        return catalog_for(settings)
+
+    def dag_workflow(self, name: str | None = None) -> WorkflowRecord:
+        """The airflow-dag workflow of this DAG file (checksum and git URL of the file).
 
         Example:
-            >>> tracker.catalog().list_executions(limit=1)  # doctest: +SKIP
+            >>> tracker.dag_workflow().workflow_type  # doctest: +SKIP
+            'airflow-dag'
         """
-        if self._catalog is None:
-            from steplineage.airflow.hooks import catalog_for
-
-            settings = self._settings()
-            if settings.strict != self.strict:
-                # The task's own strict flag decides whether an outage spools or fails it.
-                settings = settings.model_copy(update={"strict": self.strict})
-            self._catalog = catalog_for(settings)
-        return self._catalog
+        name = name or self.run.dag_id
+        dag_file = self.run.dag_file
+        return self.step.workflow(
+            name, WorkflowType.airflow_dag, description=f"Airflow DAG {name}",
+            source=dag_file if dag_file and Path(dag_file).is_file() else None)
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -320,57 +302,37 @@ class TaskTracker:
         """
         from steplineage.airflow.params import task_parameters
 
-        params = self.call("read the task parameters",
-                           lambda: task_parameters(task, context, self.spec.parameters))
-        exe = self.call("record the task start", lambda: self._create(task, params or {}))
-        if exe is None:
-            return None
-        if exe.status in FINAL_STATUSES:
-            if exe.status is not Status.skipped:
-                # A record of this very try is already final (a crashed process came back?):
-                # leave it alone rather than rewrite history.
-                log.warning("steplineage: execution %s of %s is already %s; this try goes on "
-                            "untracked", exe.id, self.run.name, exe.status.value)
-                return None
-            self.execution = exe
-            return exe
-        if exe.status is Status.running:
-            started = self.call("record the task resuming",
-                                lambda: exe.update_status(Status.running, "resumed") or True)
-        else:
-            started = self.call("record the task start", lambda: exe.start() and True)
-        if not started:
-            return None
-        self.execution = exe
-        if context is not None and (ti := context.get("ti")) is not None:
+        params = self.step.call("read the task parameters",
+                                lambda: task_parameters(task, context, self.spec.parameters))
+        exe = self.step.begin("record the task start",
+                              lambda cat: self._describe(cat, task, params or {}))
+        if exe is not None and exe.status is not Status.skipped and context is not None \
+                and (ti := context.get("ti")) is not None:
             ti.xcom_push(EXECUTION_ID_XCOM_KEY, exe.id)
         return exe
 
-    def _create(self, task: Any, params: dict[str, Any]) -> Execution:
+    def _describe(self, cat: Catalog, task: Any, params: dict[str, Any]) -> StepRun:
         from steplineage.airflow.refs import assets_of, to_ref
 
-        cat = self.catalog()
-        run = self.run
+        run, spec = self.run, self.spec
         # Refs first: they may need the catalog (new resources), and nothing is written yet.
         inputs = _unique(to_ref(cat, s, ResourceRole.source_data) for s in
-                         [*self.spec.inputs, *assets_of(getattr(task, "inlets", None))])
+                         [*spec.inputs, *assets_of(getattr(task, "inlets", None))])
         outputs = _unique(to_ref(cat, s, ResourceRole.intermediate_data) for s in
-                          [*self.spec.outputs, *assets_of(getattr(task, "outlets", None))])
-        results = (to_ref(cat, self.spec.results, ResourceRole.results)
-                   if self.spec.results is not None else None)
-        dag_wf = _workflow(cat, run.dag_id, run.dag_file)
-        parent = _ensure_dag_run(cat, run, dag_wf)
-        wf = dag_wf if not self.spec.workflow or self.spec.workflow == run.dag_id else \
-            _workflow(cat, self.spec.workflow, run.dag_file)
-        config = ExecutionConfig(
-            workflow=wf, name=run.name, execution_id=run.execution_id,
-            parent_execution_id=parent.id, orchestrator=run.identity(),
+                          [*spec.outputs, *assets_of(getattr(task, "outlets", None))])
+        results = (to_ref(cat, spec.results, ResourceRole.results)
+                   if spec.results is not None else None)
+        dag_wf = self.dag_workflow()
+        parent = _ensure_dag_run(self.step, run, dag_wf)
+        wf = dag_wf if not spec.workflow or spec.workflow == run.dag_id else \
+            self.dag_workflow(spec.workflow)
+        return StepRun(
+            name=run.name, workflow=wf, execution_id=run.execution_id, parent_id=parent.id,
+            identity=run.identity(), parameters=params,
             description=f"Airflow task {run.dag_id}.{run.name}, run {run.run_id}, "
                         f"try {run.try_number}",
-            inputs=list(inputs), outputs=[o for o in outputs if o != results],
-            assets=asset_ids(self.spec.assets), parameters=params, results=results,
-            upload=self.spec.upload)
-        return cat.create_execution(config)
+            inputs=inputs, outputs=[o for o in outputs if o != results],
+            assets=asset_ids(spec.assets), results=results, upload=spec.upload)
 
     def succeed(self, context: Mapping[str, Any] | None = None) -> None:
         """Record a clean end: stop time, outputs registered, assets uploaded, completed.
@@ -381,12 +343,10 @@ class TaskTracker:
         Example:
             >>> tracker.succeed(context)  # doctest: +SKIP
         """
+        self.step.complete("record the task end")
         exe = self.execution
-        if exe is None or exe.status in FINAL_STATUSES:
-            return
-        self.call("record the task end", lambda: exe.complete())
-        if exe.status is Status.completed and context is not None:
-            uploaded = self.call("read the uploaded assets", exe.upload_execution_outputs)
+        if exe is not None and exe.status is Status.completed and context is not None:
+            uploaded = self.step.call("read the uploaded assets", exe.upload_execution_outputs)
             if uploaded and (ti := context.get("ti")) is not None:
                 ti.xcom_push(ASSETS_XCOM_KEY,
                              {table: [a.id for a in recs] for table, recs in uploaded.items()})
@@ -397,12 +357,7 @@ class TaskTracker:
         Example:
             >>> tracker.fail(RuntimeError("loss diverged"))  # doctest: +SKIP
         """
-        exe = self.execution
-        if exe is None or exe.status in FINAL_STATUSES:
-            return
-        exc = error if isinstance(error, BaseException) else RuntimeError(error or "task failed")
-        with _guarded("record the task failure", False, **self.run.log_context()):
-            exe.fail(exc)
+        self.step.fail(error, "record the task failure")
 
     def skip(self, reason: str) -> None:
         """Record that the task skipped itself (e.g. ``AirflowSkipException``).
@@ -410,11 +365,7 @@ class TaskTracker:
         Example:
             >>> tracker.skip("nothing new today")  # doctest: +SKIP
         """
-        exe = self.execution
-        if exe is None or exe.status in FINAL_STATUSES:
-            return
-        with _guarded("record the task skip", False, **self.run.log_context()):
-            exe.update_status(Status.skipped, f"skipped: {reason}" if reason else "skipped")
+        self.step.skip(f"skipped: {reason}" if reason else "skipped", "record the task skip")
 
     def defer(self) -> None:
         """Record that the try is waiting for a trigger (it resumes in another process).
@@ -422,23 +373,7 @@ class TaskTracker:
         Example:
             >>> tracker.defer()  # doctest: +SKIP
         """
-        exe = self.execution
-        if exe is None or exe.status in FINAL_STATUSES:
-            return
-        self.call("record the task deferral",
-                  lambda: exe.update_status(Status.running, "deferred: waiting for a trigger"))
-
-
-@contextlib.contextmanager
-def _guarded(what: str, strict: bool, **context: object) -> Iterator[None]:
-    passthrough: list[BaseException] = []
-    with tracking_guard(what, strict, **context):
-        try:
-            yield
-        except _DATA_ERRORS as exc:
-            passthrough.append(exc)
-    if passthrough:
-        raise passthrough[0]
+        self.step.note("record the task deferral", "deferred: waiting for a trigger")
 
 
 def _unique(refs: Iterator[ResourceRef]) -> list[ResourceRef]:
@@ -473,48 +408,21 @@ def asset_ids(value: Any) -> list[str]:
     return [str(value)]
 
 
-# -- workflows and DAG runs -------------------------------------------------------------
+# -- DAG runs -------------------------------------------------------------------------
 
-_WORKFLOWS: dict[tuple[str, str, str | None], WorkflowRecord] = {}
+def _dag_run(run: TaskRun, wf: WorkflowRecord) -> StepRun:
+    from steplineage.airflow.params import airflow_redact
 
-
-def _workflow(cat: Catalog, name: str, dag_file: str | None) -> WorkflowRecord:
-    """The airflow-dag workflow for this DAG file (checksum and git URL of the file).
-
-    While the catalog is unreachable the record is computed here (its id is
-    deterministic) and the executions that use it are spooled with it.
-    """
-    from steplineage.catalog.catalog import describe_workflow
-    key = (cat.url, name, dag_file)
-    wf = _WORKFLOWS.get(key)
-    if wf is None:
-        source = dag_file if dag_file and Path(dag_file).is_file() else None
-        args = dict(name=name, workflow_type=WorkflowType.airflow_dag, source=source,
-                    description=f"Airflow DAG {name}")
-        try:
-            wf = cat.add_workflow(**args)
-        except CatalogUnavailableError:
-            if cat.settings.strict:
-                raise
-            return describe_workflow(**args)
-        _WORKFLOWS[key] = wf
-    return wf
+    return StepRun(
+        name=run.dag_id, workflow=wf, execution_id=run.parent_id,
+        identity=OrchestratorIdentity(orchestrator="airflow", dag_id=run.dag_id,
+                                      run_id=run.run_id),
+        description=f"Airflow DAG run {run.dag_id} {run.run_id}",
+        parameters=airflow_redact(dict(run.run_conf or {})))
 
 
-def _dag_run_config(run_dag_id: str, run_id: str, wf: WorkflowRecord,
-                    run_conf: Mapping[str, Any] | None) -> ExecutionConfig:
-    from steplineage.airflow.params import airflow_redact, summarise
-
-    return ExecutionConfig(
-        workflow=wf, name=run_dag_id, execution_id=dag_run_execution_id(run_dag_id, run_id),
-        orchestrator=OrchestratorIdentity(orchestrator="airflow", dag_id=run_dag_id,
-                                          run_id=run_id),
-        description=f"Airflow DAG run {run_dag_id} {run_id}",
-        parameters=summarise(airflow_redact(dict(run_conf or {}))))
-
-
-def _ensure_dag_run(cat: Catalog, run: TaskRun, wf: WorkflowRecord) -> Execution:
-    parent = cat.create_execution(_dag_run_config(run.dag_id, run.run_id, wf, run.run_conf))
+def _ensure_dag_run(step: StepTracker[Catalog], run: TaskRun, wf: WorkflowRecord) -> Execution:
+    parent = step.create(_dag_run(run, wf))
     if parent.status is Status.created or parent.status is Status.initializing:
         # Racing first tasks may both get here; running -> running is a legal no-op change.
         parent.update_status(Status.running, "DAG run started")
@@ -551,9 +459,10 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
     """
     run = TaskRun(dag_id, run_id, "", None, 0, dag_file=dag_file)
     tracker = TaskTracker(run, TrackingSpec(conn_id=conn_id), force_strict=False)
+    step = tracker.step
 
     def close() -> str | None:
-        cat = tracker.catalog()
+        cat = step.catalog()
         try:
             cat.get_execution(run.parent_id)
         except NotFoundError:
@@ -562,24 +471,21 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
                 return None
         except CatalogUnavailableError:
             pass  # go on: the writes below are spooled and replayed in order
-        wf = _workflow(cat, dag_id, dag_file)
-        parent = _ensure_dag_run(cat, run, wf)
+        wf = tracker.dag_workflow()
+        parent = _ensure_dag_run(step, run, wf)
         for task in unrun:
-            child_run = TaskRun(dag_id, run_id, task.task_id, task.map_index, task.try_number,
-                                dag_file=dag_file, ti_id=task.ti_id)
-            child = cat.create_execution(ExecutionConfig(
-                workflow=wf, name=child_run.name, execution_id=child_run.execution_id,
-                parent_execution_id=parent.id, orchestrator=child_run.identity(),
-                description=f"Airflow task {dag_id}.{child_run.name}, run {run_id}: not run"))
-            if child.status not in FINAL_STATUSES:
-                child.update_status(Status.skipped, f"not run: Airflow state {task.state}")
-        if parent.status is not Status.running:
-            return parent.id
-        if succeeded:
-            parent.execution_stop()
-            parent.upload_execution_outputs()  # no files: completes and cleans the working dir
-        else:
-            parent.update_status(Status.failed, f"DAG run failed: {message}")
+            child = TaskRun(dag_id, run_id, task.task_id, task.map_index, task.try_number,
+                            dag_file=dag_file, ti_id=task.ti_id)
+            step.settle(StepRun(
+                name=child.name, workflow=wf, execution_id=child.execution_id,
+                parent_id=parent.id, identity=child.identity(),
+                description=f"Airflow task {dag_id}.{child.name}, run {run_id}: not run"),
+                Status.skipped, f"not run: Airflow state {task.state}")
+        if parent.status is Status.running:
+            if succeeded:
+                parent.complete()  # no files: completes and cleans the working dir
+            else:
+                parent.update_status(Status.failed, f"DAG run failed: {message}")
         return parent.id
 
-    return tracker.call("record the end of the DAG run", close)
+    return step.call("record the end of the DAG run", close)

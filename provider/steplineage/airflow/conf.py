@@ -134,17 +134,7 @@ def settings_from(extras: Mapping[str, Any] | None = None, password: str | None 
         if key not in _SETTING_KEYS and value is not None:
             merged[key] = value
     if password and merged.get("catalog_url"):
-        merged["catalog_url"] = _with_password(str(merged["catalog_url"]), password)
+        from steplineage.store.engine import url_with_password
+
+        merged["catalog_url"] = url_with_password(str(merged["catalog_url"]), password)
     return get_settings(**merged)
-
-
-def _with_password(url: str, password: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - Catalog() reports a malformed URL with advice
-        return url
-    if parsed.password or parsed.get_backend_name() == "sqlite":
-        return url
-    return parsed.set(password=password).render_as_string(hide_password=False)

@@ -124,7 +124,7 @@ class SteplineageHook(BaseHook):
         Raises:
             CatalogURLError, CatalogSchemaError: bad URL, or a server catalog that
                 needs ``steplineage db upgrade``.
-            sqlalchemy.exc.OperationalError: the catalog database is unreachable.
+            CatalogUnavailableError: the catalog database is unreachable.
 
         Example:
             >>> SteplineageHook().get_catalog().list_executions(limit=1)  # doctest: +SKIP
@@ -152,7 +152,7 @@ class SteplineageHook(BaseHook):
             cat.list_executions(limit=1)
         except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
             return False, f"{type(exc).__name__}: {exc}"
-        return True, f"catalog {cat.engine.url.render_as_string(hide_password=True)} is reachable"
+        return True, f"catalog {cat.store.identity} is reachable"
 
 
 def close_catalogs() -> None:

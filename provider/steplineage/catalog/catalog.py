@@ -47,8 +47,6 @@ __all__ = ["Catalog"]
 
 log = logging.getLogger("steplineage")
 
-#: how long a catalog object trusts its list of resources before re-reading it
-RESOURCE_CACHE_SECONDS = 5.0
 
 
 class Catalog(RegistryMixin):
@@ -94,7 +92,8 @@ class Catalog(RegistryMixin):
         self._spool: Spool | None = None
         self._remembered = CatalogCache.from_settings(self.settings, self.store.identity)
         self._resources: tuple[float, list[ResourceRecord]] | None = None
-        self._workflows: dict[str, tuple[float, WorkflowRecord]] = {}
+        # Workflows by name, then by how they were asked for: (read at, record).
+        self._workflows: dict[str, dict[tuple[Any, ...], tuple[float, WorkflowRecord]]] = {}
 
     def __repr__(self) -> str:
         return f"Catalog({self.store.identity!r})"
@@ -227,26 +226,32 @@ class Catalog(RegistryMixin):
                                 f"cat.add_workflow({name!r}, workflow_type='script')")
         self._workflows.pop(name, None)
 
-    def workflow_for_step(self, name: str) -> WorkflowRecord:
-        """The newest workflow called ``name`` (a script workflow is added if none).
+    def workflow_for_step(self, name: str,
+                          workflow_type: WorkflowType | str = WorkflowType.script, *,
+                          source: str | Path | None = None, version: str | None = None,
+                          description: str = "", exact: bool = False) -> WorkflowRecord:
+        """The workflow a step runs: the newest one called ``name``, else one added for it.
 
-        Every step looks its workflow up, so the answer is kept for
-        ``RESOURCE_CACHE_SECONDS``: a workflow switched off elsewhere skips
+        With ``exact=True`` it is the workflow of exactly this code
+        (:meth:`add_workflow` with these arguments: a changed source file is a
+        new version). Every step looks its workflow up, so the answer is kept
+        for ``settings.cache_seconds``: a workflow switched off elsewhere skips
         steps from then on, at most that much later.
 
         Example:
             >>> cat.workflow_for_step("etl").workflow_type  # doctest: +SKIP
             'script'
         """
+        key = (WorkflowType(workflow_type).value, str(source), version, description, exact)
         now = time.monotonic()
-        hit = self._workflows.get(name)
-        if hit is not None and now - hit[0] < RESOURCE_CACHE_SECONDS:
+        hit = self._workflows.get(name, {}).get(key)
+        if hit is not None and now - hit[0] < self.settings.cache_seconds:
             return hit[1]
-        try:
-            wf = self.get_workflow(name)
-        except NotFoundError:
-            wf = self.add_workflow(name, WorkflowType.script)
-        self._workflows[name] = (now, wf)
+        wf = None if exact else workflows.find_workflow(self.store, name)
+        if wf is None:
+            wf = self.add_workflow(name, workflow_type, version=version, description=description,
+                                   source=source)
+        self._workflows.setdefault(name, {})[key] = (now, wf)
         return wf
 
     # -- resources ----------------------------------------------------------------
@@ -290,12 +295,13 @@ class Catalog(RegistryMixin):
         """Every registered resource, by name.
 
         Resources change rarely and every ref resolution needs them, so the
-        list is kept for ``RESOURCE_CACHE_SECONDS`` (re-read at once when a name
+        list is kept for ``settings.cache_seconds`` (re-read at once when a name
         is missing) and remembered on this host for outages (see :meth:`_cached`).
         """
         now = time.monotonic()
-        if self._resources is not None and now - self._resources[0] < RESOURCE_CACHE_SECONDS:
-            return self._resources[1]
+        cached = self._resources
+        if cached is not None and now - cached[0] < self.settings.cache_seconds:
+            return cached[1]
 
         def fetch() -> list[dict[str, Any]]:
             return [r.model_dump() for r in resources.list_resources(self.store)]

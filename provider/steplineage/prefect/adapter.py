@@ -1,19 +1,13 @@
-"""Prefect runs into catalog executions: the layer between the decorators and the catalog.
+"""Prefect runs into step descriptions for the shared :class:`StepTracker`.
 
 The decorators call :func:`start_flow` / :func:`start_task` inside the run and
 :meth:`Step.finish` / :meth:`Step.fail` after the user's function; Prefect's
 state hooks (:mod:`steplineage.prefect.hooks`) handle what the wrapper never
-sees.
-
-Every catalog call goes through :func:`guarded`: a failure is logged and the
-run goes on, or with ``strict=True`` it raises
-:class:`~steplineage.TrackingError`. When the catalog is unreachable the core
-spools the execution's writes durably and replays them later, so a run
-during an outage is still recorded, once. Errors that say the *data* or the
-declaration is wrong (a staged input with the wrong checksum, inconsistent or
-conflicting lineage, a template naming no argument) are raised either way:
-running on wrong data is worse than not tracking, and a typo should not pass
-as an outage.
+sees. This module only translates Prefect's runs (ids, names, parameters, the
+specs of ``inputs=``/``outputs=``) into :class:`~steplineage.tracking.step.StepRun`
+descriptions; the :class:`~steplineage.tracking.step.StepTracker` records them,
+with its guard: a tracking failure is logged and the run goes on untracked, or
+with ``strict=True`` it raises :class:`~steplineage.TrackingError`.
 
 Example:
     >>> step = start_task(options, fn, {"day": "mon"})  # doctest: +SKIP
@@ -22,64 +16,36 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from steplineage.errors import (CatalogUnavailableError, ConfigurationError, LineageError,
-                                NotFoundError, StagingError, TrackingError)
-from steplineage.tracking.guard import tracking_guard
-from steplineage.models import (ExecutionConfig, OrchestratorIdentity, ResourceRole,
-                                WorkflowRecord, WorkflowType)
+from steplineage.errors import CatalogUnavailableError, NotFoundError
+from steplineage.models import OrchestratorIdentity, ResourceRole, WorkflowRecord, WorkflowType
 from steplineage.prefect.runtime import (ActiveRun, active_run, flow_execution_id, get_catalog,
                                          task_execution_id)
 from steplineage.prefect.specs import Specs, check_specs, expand, is_uri, to_catalog_spec
-from steplineage.redaction import jsonable
 from steplineage.settings import get_settings
-from steplineage.status import FINAL_STATUSES, Status
+from steplineage.status import Status
+from steplineage.tracking.step import StepRun, StepTracker
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
     from steplineage.tracking.execution import Execution
 
-__all__ = ["Step", "StepOptions", "call_parameters", "guarded", "start_flow", "start_task"]
+__all__ = ["Step", "StepOptions", "call_parameters", "start_flow", "start_task"]
 
 log = logging.getLogger("steplineage.prefect")
 
-# Errors meaning the data or the step's declaration is wrong, not that the catalog is down.
-_MUST_RAISE = (StagingError, LineageError, ConfigurationError)
-# Longest JSON text of one parameter value kept in the catalog; bigger values are summarised.
-_MAX_PARAM_CHARS = 2000
-_NOT_STARTED = (Status.created, Status.initializing)
 CACHE_KEY_METRIC = "prefect_cache_key"
-
-
-@contextlib.contextmanager
-def guarded(what: str, strict: bool, **context: object) -> Iterator[None]:
-    """:func:`~steplineage.tracking.guard.tracking_guard`, letting wrong-data errors through.
-
-    Example:
-        >>> with guarded("record task start", strict=False, task="extract"):
-        ...     raise ConnectionError("catalog down")
-    """
-    passthrough: list[BaseException] = []
-    with tracking_guard(what, strict, **context):
-        try:
-            yield
-        except _MUST_RAISE as exc:
-            passthrough.append(exc)
-    if passthrough:
-        raise passthrough[0]
 
 
 @dataclass(frozen=True)
 class StepOptions:
-    """What ``tracked_flow`` / ``tracked_task`` add to Prefect's options."""
+    """What ``tracked_flow`` / ``tracked_task`` add to Prefect's options, validated."""
 
     inputs: Specs = None
     outputs: Specs = None
@@ -103,6 +69,16 @@ class PrefectRunCancelled(BaseException):
     """The function returned a cancelled Prefect state; recorded as aborted."""
 
 
+def tracker_for(options: StepOptions, parent: ActiveRun | None, strict: bool,
+                **context: object) -> StepTracker[Catalog]:
+    """A step tracker recording into the step's catalog (see :func:`catalog_for`).
+
+    Example:
+        >>> tracker = tracker_for(StepOptions(), None, False, task_run="load-0")  # doctest: +SKIP
+    """
+    return StepTracker(lambda: catalog_for(options, parent, strict), strict=strict, **context)
+
+
 @dataclass
 class Step:
     """One tracked run of a flow or task, between start and finish.
@@ -112,54 +88,51 @@ class Step:
 
     kind: Literal["flow", "task"]
     label: str
+    tracker: StepTracker[Catalog]
     active: ActiveRun
-    execution: Execution | None = None
-    strict: bool = False
-    context: dict[str, object] = field(default_factory=dict)
     #: URI outputs (Prefect assets) -> what the catalog records them as.
     asset_outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def execution(self) -> Execution | None:
+        """The run's live execution, or None when it goes on untracked."""
+        return self.tracker.execution
 
     @property
     def skipped(self) -> bool:
         """The workflow is inactive: record only, do not run the function."""
         return self.execution is not None and self.execution.status is Status.skipped
 
-    def _check_recorded(self) -> None:
-        # A catalog passed in by the user spools by its own settings; strict still means strict.
-        if self.strict and self.execution is not None and self.execution.offline:
-            raise TrackingError(f"steplineage could not reach the catalog for {self.label} "
-                                "(strict=True); its records were spooled for replay")
-
     def finish(self, result: Any) -> None:
         """Record a clean return (or the Prefect state the function returned)."""
         exe = self.execution
         if exe is None or exe.status is Status.skipped:
             return
-        with guarded(f"record the end of {self.label}", self.strict, **self.context):
-            from prefect.states import State
+        from prefect.states import State
 
-            if isinstance(result, State) and not result.is_completed():
-                text = f"returned Prefect state {result.name}: {result.message or ''}".strip()
-                error: BaseException = (PrefectRunCancelled(text) if result.is_cancelled()
-                                        else PrefectStateFailed(text))
-                exe.fail(error)
-                return
-            if self.kind == "task":
-                key = _transaction_key()
-                if key:
-                    exe.log_metrics({CACHE_KEY_METRIC: key})
-            exe.complete()
-            self._check_recorded()
-            if self.asset_outputs and not exe.offline:
-                _annotate_assets(exe, self.asset_outputs)
+        if isinstance(result, State) and not result.is_completed():
+            text = f"returned Prefect state {result.name}: {result.message or ''}".strip()
+            self.fail(PrefectRunCancelled(text) if result.is_cancelled()
+                      else PrefectStateFailed(text))
+            return
+        if self.kind == "task":
+            self.tracker.call("record the cache key", lambda: _log_cache_key(exe))
+        self.tracker.complete(f"record the end of {self.label}")
+        if self.asset_outputs and not exe.offline:
+            self.tracker.call("annotate Prefect's asset events",
+                              lambda: _annotate_assets(exe, self.asset_outputs))
 
     def fail(self, exc: BaseException) -> None:
         """Record that the function raised (failed; aborted for KeyboardInterrupt/SystemExit)."""
-        exe = self.execution
-        if exe is None or exe.status in FINAL_STATUSES:
-            return
-        with guarded(f"record the failure of {self.label}", self.strict, **self.context):
-            exe.fail(exc)
+        self.tracker.fail(exc, f"record the failure of {self.label}")
+
+
+def _log_cache_key(exe: Execution) -> None:
+    from prefect.transactions import get_transaction
+
+    txn = get_transaction()
+    if txn is not None and txn.key:
+        exe.log_metrics({CACHE_KEY_METRIC: txn.key})
 
 
 def _annotate_assets(exe: Execution, asset_outputs: dict[str, Any]) -> None:
@@ -188,27 +161,6 @@ def resolve_strict(option: bool | None, parent: ActiveRun | None) -> bool:
     if parent is not None:
         return parent.strict
     return get_settings().strict
-
-
-def _transaction_key() -> str | None:
-    from prefect.transactions import get_transaction
-
-    txn = get_transaction()
-    return txn.key if txn is not None else None
-
-
-def summarise(value: Any) -> Any:
-    """A parameter value as stored: JSON, or a short description when it is too big.
-
-    Example:
-        >>> summarise(list(range(5000)))
-        '<list of 5000 items, 23890 characters as JSON; not stored>'
-    """
-    text = json.dumps(jsonable(value))
-    if len(text) <= _MAX_PARAM_CHARS:
-        return json.loads(text)
-    size = f" of {len(value)} items" if hasattr(value, "__len__") else ""
-    return f"<{type(value).__name__}{size}, {len(text)} characters as JSON; not stored>"
 
 
 def call_parameters(signature: inspect.Signature, args: tuple[Any, ...],
@@ -241,43 +193,19 @@ def _source_file(fn: Callable[..., Any]) -> Path | None:
     return Path(path) if path and Path(path).is_file() else None
 
 
-def _offline_workflow(name: str, fn: Callable[..., Any], version: str | None,
-                      description: str) -> WorkflowRecord:
-    """The record ``add_workflow`` would make, computed without the catalog (for the spool)."""
-    from steplineage.catalog.catalog import workflow_id
-    from steplineage.gitinfo import source_info
-
-    source = _source_file(fn)
-    info = source_info(source) if source is not None else None
-    url = info.url if info else None
-    version = version or (info.commit[:12] if info and info.commit else None)
-    checksum = info.checksum if info else None
-    kind = WorkflowType.prefect_flow.value
-    return WorkflowRecord(id=workflow_id(name, kind, version, url, checksum), name=name,
-                          workflow_type=kind, version=version, url=url, checksum=checksum,
-                          description=description, dirty=info.dirty if info else None)
-
-
-def resolve_workflow(cat: Catalog, option: str | WorkflowRecord | None, name: str,
-                     fn: Callable[..., Any], version: str | None = None,
+def resolve_workflow(tracker: StepTracker[Catalog], option: str | WorkflowRecord | None,
+                     name: str, fn: Callable[..., Any], version: str | None = None,
                      description: str = "") -> WorkflowRecord:
     """The workflow record: the one named in the option, else one for this Prefect flow.
 
-    While the catalog is unreachable the record is computed locally (active,
-    same id as ``add_workflow`` would give) so the run can still be spooled.
+    A name that is not registered yet becomes a ``prefect-flow`` workflow of
+    ``fn``'s source file; while the catalog is unreachable the record is
+    computed offline (see :meth:`StepTracker.workflow`).
     """
     if isinstance(option, WorkflowRecord):
         return option
-    try:
-        if option is not None:
-            try:
-                return cat.get_workflow(option)
-            except NotFoundError:
-                name = option
-        return cat.add_workflow(name, WorkflowType.prefect_flow, version=version,
-                                description=description, source=_source_file(fn))
-    except CatalogUnavailableError:
-        return _offline_workflow(name, fn, version, description)
+    return tracker.workflow(option or name, WorkflowType.prefect_flow, source=_source_file(fn),
+                            version=version, description=description, exact=option is None)
 
 
 def execution_exists(cat: Catalog, execution_id: str) -> bool:
@@ -289,20 +217,18 @@ def execution_exists(cat: Catalog, execution_id: str) -> bool:
     return True
 
 
-def _config(cat: Catalog, options: StepOptions, params: dict[str, Any], step: Step,
-            **fields: Any) -> ExecutionConfig:
+def _step_run(step: Step, cat: Catalog, options: StepOptions, params: dict[str, Any],
+              **fields: Any) -> StepRun:
     inputs = expand(options.inputs, params)  # type: ignore[arg-type]
     outputs = expand(options.outputs, params)  # type: ignore[arg-type]
     resolved_outputs = [to_catalog_spec(cat, s, ResourceRole.intermediate_data) for s in outputs]
     step.asset_outputs = {uri: spec for uri, spec in zip(outputs, resolved_outputs)
                           if is_uri(uri)}
-    return ExecutionConfig(
+    return StepRun(
         inputs=[to_catalog_spec(cat, s, ResourceRole.source_data) for s in inputs],
         outputs=resolved_outputs,
         assets=[str(a) for a in expand(options.assets, params)],  # type: ignore[arg-type]
-        datasets=list(options.datasets),
-        parameters={k: summarise(v) for k, v in params.items()},
-        upload=options.upload, **fields)
+        datasets=list(options.datasets), parameters=params, upload=options.upload, **fields)
 
 
 def declare_prefect_assets(options: StepOptions, params: dict[str, Any]) -> None:
@@ -335,14 +261,19 @@ def catalog_for(options: StepOptions, parent: ActiveRun | None, strict: bool) ->
     return get_catalog(None, strict)
 
 
-def _begin(step: Step, cat: Catalog, config: ExecutionConfig, flow_run_id: str | None) -> None:
-    exe = cat.create_execution(config)
-    step.execution = exe
-    step.active = ActiveRun(cat, exe, step.strict, flow_run_id)
-    step.context["execution"] = exe.id
-    if exe.status in _NOT_STARTED:
-        exe.start()
-    step._check_recorded()
+def _begin(step: Step, describe: Callable[[Catalog], StepRun]) -> Step:
+    step.tracker.begin(f"record the start of {step.label}", describe)
+    # Tasks of this run use its catalog, even when this run's own record failed.
+    step.active = ActiveRun(step.tracker.opened, step.execution, step.tracker.strict,
+                            step.active.flow_run_id)
+    return step
+
+
+def _parent_id(parent: ActiveRun | None, cat: Catalog) -> str | None:
+    """The enclosing tracked run's execution, when it records into the same catalog."""
+    if parent is not None and parent.execution is not None and parent.catalog is cat:
+        return parent.execution.id
+    return None
 
 
 def start_flow(options: StepOptions, fn: Callable[..., Any], params: dict[str, Any]) -> Step:
@@ -358,27 +289,23 @@ def start_flow(options: StepOptions, fn: Callable[..., Any], params: dict[str, A
     flow_run, flow = ctx.flow_run, ctx.flow
     parent = active_run()
     strict = resolve_strict(options.strict, parent)
-    run_id = str(flow_run.id)
-    step = Step("flow", f"flow run {flow_run.name!r}", ActiveRun(None, None, strict, run_id),
-                strict=strict, context={"flow": flow.name, "flow_run": flow_run.name})
-    with guarded(f"record the start of flow run {flow_run.name!r}", strict, **step.context):
-        cat = catalog_for(options, parent, strict)
-        if cat is None:
-            return step
-        step.active = ActiveRun(cat, None, strict, run_id)
+    step = Step("flow", f"flow run {flow_run.name!r}",
+                tracker_for(options, parent, strict, flow=flow.name, flow_run=flow_run.name),
+                ActiveRun(None, None, strict, str(flow_run.id)))
+
+    def describe(cat: Catalog) -> StepRun:
         parent_id = None
         if flow_run.parent_task_run_id is not None:
-            parent_id = (parent.execution.id if parent is not None and parent.execution
-                         is not None and parent.catalog is cat
-                         else _parent_of_subflow(cat, flow_run.parent_task_run_id))
-        workflow = resolve_workflow(cat, options.workflow, flow.name, fn, flow.version,
+            parent_id = _parent_id(parent, cat) or _parent_of_subflow(
+                cat, flow_run.parent_task_run_id)
+        workflow = resolve_workflow(step.tracker, options.workflow, flow.name, fn, flow.version,
                                     flow.description or "")
-        _begin(step, cat, _config(
-            cat, options, params, step, workflow=workflow, name=flow.name,
-            execution_id=flow_execution_id(flow_run.id, flow_run.run_count),
-            description=flow.description or "", parent_execution_id=parent_id,
-            orchestrator=flow_identity(flow_run)), run_id)
-    return step
+        return _step_run(step, cat, options, params, workflow=workflow, name=flow.name,
+                         execution_id=flow_execution_id(flow_run.id, flow_run.run_count),
+                         description=flow.description or "", parent_id=parent_id,
+                         identity=flow_identity(flow_run))
+
+    return _begin(step, describe)
 
 
 def flow_identity(flow_run: Any) -> OrchestratorIdentity:
@@ -414,20 +341,19 @@ def _parent_of_subflow(cat: Catalog, parent_task_run_id: Any) -> str | None:
 
 def parent_of_task(cat: Catalog, parent: ActiveRun | None, task_run: Any) -> str | None:
     """The enclosing tracked run's execution, else the flow run's if it is tracked."""
-    if parent is not None and parent.execution is not None and parent.catalog is cat:
-        return parent.execution.id
-    if task_run.flow_run_id is None:
-        return None
+    found = _parent_id(parent, cat)
+    if found is not None or task_run.flow_run_id is None:
+        return found
     candidate = flow_execution_id(task_run.flow_run_id, task_run.flow_run_run_count or 1)
     return candidate if execution_exists(cat, candidate) else None
 
 
-def task_workflow(cat: Catalog, options: StepOptions, parent: ActiveRun | None, task: Any,
-                  fn: Callable[..., Any]) -> WorkflowRecord:
+def task_workflow(tracker: StepTracker[Catalog], options: StepOptions, parent: ActiveRun | None,
+                  task: Any, fn: Callable[..., Any]) -> WorkflowRecord:
     """A task runs its flow's workflow unless it names its own."""
     if options.workflow is None and parent is not None and parent.execution is not None:
         return parent.execution.workflow
-    return resolve_workflow(cat, options.workflow, task.name, fn, task.version,
+    return resolve_workflow(tracker, options.workflow, task.name, fn, task.version,
                             task.description or "")
 
 
@@ -445,19 +371,18 @@ def start_task(options: StepOptions, fn: Callable[..., Any], params: dict[str, A
     parent = active_run()
     strict = resolve_strict(options.strict, parent)
     flow_run_id = str(task_run.flow_run_id) if task_run.flow_run_id else None
-    step = Step("task", f"task run {task_run.name!r}", ActiveRun(None, None, strict, flow_run_id),
-                strict=strict, context={"task_run": task_run.name, "attempt": task_run.run_count})
-    with guarded("declare Prefect assets", strict, **step.context):
-        declare_prefect_assets(options, params)
-    with guarded(f"record the start of task run {task_run.name!r}", strict, **step.context):
-        cat = catalog_for(options, parent, strict)
-        if cat is None:
-            return step
-        step.active = ActiveRun(cat, None, strict, flow_run_id)
-        _begin(step, cat, _config(
-            cat, options, params, step, workflow=task_workflow(cat, options, parent, task, fn),
-            name=task_run.name, description=task.description or "",
-            parent_execution_id=parent_of_task(cat, parent, task_run),
+    step = Step("task", f"task run {task_run.name!r}",
+                tracker_for(options, parent, strict, task_run=task_run.name,
+                            attempt=task_run.run_count),
+                ActiveRun(None, None, strict, flow_run_id))
+    step.tracker.call("declare Prefect assets", lambda: declare_prefect_assets(options, params))
+
+    def describe(cat: Catalog) -> StepRun:
+        return _step_run(
+            step, cat, options, params, name=task_run.name,
+            workflow=task_workflow(step.tracker, options, parent, task, fn),
+            description=task.description or "", parent_id=parent_of_task(cat, parent, task_run),
             execution_id=task_execution_id(task_run.id, task_run.run_count),
-            orchestrator=task_identity(task, task_run)), flow_run_id)
-    return step
+            identity=task_identity(task, task_run))
+
+    return _begin(step, describe)

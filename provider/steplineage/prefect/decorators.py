@@ -1,12 +1,13 @@
 """``@tracked_flow`` and ``@tracked_task``: Prefect's decorators, with steplineage tracking.
 
 Both take every option of Prefect's ``@flow`` / ``@task`` plus steplineage's
-own (``inputs``, ``outputs``, ``assets``, ``datasets``, ``workflow``,
-``catalog``, ``strict``, ``upload``) and return real Prefect ``Flow`` / ``Task``
-objects: the function is wrapped with :func:`functools.wraps` and the wrapper
-handed to ``prefect.flow`` / ``prefect.task``, so ``.submit``, ``.map``,
-``.with_options``, deployments, caching, retries, the signature and Prefect's
-parameter validation are all Prefect's own. Async functions stay async.
+own (:class:`TrackingOptions`: ``inputs``, ``outputs``, ``assets``,
+``datasets``, ``workflow``, ``catalog``, ``strict``, ``upload``) and return
+real Prefect ``Flow`` / ``Task`` objects: the function is wrapped with
+:func:`functools.wraps` and the wrapper handed to ``prefect.flow`` /
+``prefect.task``, so ``.submit``, ``.map``, ``.with_options``, deployments,
+caching, retries, the signature and Prefect's parameter validation are all
+Prefect's own. Async functions stay async.
 
 Example:
     >>> from steplineage.prefect import tracked_flow, tracked_task
@@ -28,10 +29,13 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
+from prefect.tasks import TaskOptions
+from typing_extensions import TypedDict, Unpack
+
 from steplineage.errors import ConfigurationError
 from steplineage.models import WorkflowRecord
 from steplineage.prefect import adapter, hooks
-from steplineage.prefect.adapter import Step, StepOptions, guarded
+from steplineage.prefect.adapter import Step, StepOptions
 from steplineage.prefect.runtime import _ACTIVE
 from steplineage.prefect.specs import Specs, asset_keys
 from steplineage.settings import get_settings
@@ -41,11 +45,70 @@ if TYPE_CHECKING:
 
     from steplineage.catalog.catalog import Catalog
 
-__all__ = ["tracked_flow", "tracked_task"]
+__all__ = ["TrackedFlowOptions", "TrackedTaskOptions", "TrackingOptions", "tracked_flow",
+           "tracked_task"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 log = logging.getLogger("steplineage.prefect")
+
+
+class TrackingOptions(TypedDict, total=False):
+    """What ``@tracked_task`` / ``@tracked_flow`` add to Prefect's options.
+
+    Keys:
+        inputs: refs, paths, URIs, templates (``"raw/{day}.csv"``) or callables
+            of the call's arguments, read by the step.
+        outputs: the same kinds, written by the step.
+        assets: ids of catalog assets to stage into the working dir (see
+            ``current_execution().asset_paths``); templates allowed.
+        datasets: names of catalog datasets to stage.
+        workflow: workflow name or record; default: the enclosing flow's (a
+            task), one for this flow (a flow).
+        catalog: a Catalog or URL; default: the enclosing flow's, else settings.
+        strict: fail the step when tracking fails; default: the flow's, else
+            ``STEPLINEAGE_STRICT``.
+        upload: ``"auto"`` uploads outputs when the function returns;
+            ``"manual"`` waits for ``current_execution().upload_execution_outputs()``.
+    """
+
+    inputs: Specs
+    outputs: Specs
+    assets: Specs
+    datasets: list[str] | None
+    workflow: str | WorkflowRecord | None
+    catalog: Catalog | str | None
+    strict: bool | None
+    upload: Literal["auto", "manual"]
+
+
+class TrackedTaskOptions(TaskOptions, TrackingOptions, total=False):
+    """Every option of Prefect's ``@task`` plus :class:`TrackingOptions`."""
+
+
+class TrackedFlowOptions(TrackingOptions, total=False, extra_items=Any):
+    """:class:`TrackingOptions` plus any option of Prefect's ``@flow`` (checked when decorating).
+
+    Prefect has no typed dict of its flow options, as it has for tasks.
+    """
+
+
+_OURS = tuple(TrackingOptions.__annotations__)
+
+
+def _split_options(kind: str, options: dict[str, Any]) -> tuple[StepOptions, dict[str, Any]]:
+    """Our options (validated) and Prefect's; misuse fails here, at decoration time."""
+    ours = {k: options[k] for k in _OURS if k in options}
+    theirs = {k: v for k, v in options.items() if k not in ours}
+    upload, datasets = ours.get("upload", "auto"), ours.pop("datasets", None)
+    if upload not in ("auto", "manual"):
+        raise ConfigurationError(f"upload={upload!r}: use 'auto' (outputs are uploaded when the "
+                                 "step returns) or 'manual' (call exe.upload_execution_outputs())")
+    if isinstance(datasets, str):
+        raise ConfigurationError(f"datasets= takes a list: datasets=[{datasets!r}]")
+    step_options = StepOptions(datasets=tuple(datasets or ()), **ours)
+    _check_prefect_options(kind, theirs)
+    return step_options, theirs
 
 
 def _check_prefect_options(kind: str, options: dict[str, Any]) -> None:
@@ -60,8 +123,7 @@ def _check_prefect_options(kind: str, options: dict[str, Any]) -> None:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigurationError(
                 f"@tracked_{kind} got an unknown option {name!r}{hint}. It takes every option "
-                f"of Prefect's @{kind} plus inputs, outputs, assets, datasets, workflow, "
-                f"catalog, strict and upload, e.g. @tracked_{kind}(retries=2, "
+                f"of Prefect's @{kind} plus {', '.join(_OURS)}, e.g. @tracked_{kind}(retries=2, "
                 "outputs=['data/out.csv'])")
 
 
@@ -114,7 +176,7 @@ def _publish(kind: str, step: Step) -> None:
     if target is not None:
         from steplineage.prefect.artifacts import publish_artifacts
 
-        with guarded("publish lineage artifacts", step.strict, **step.context):
+        with step.tracker.guard("publish lineage artifacts"):
             publish_artifacts(*target)
 
 
@@ -123,7 +185,7 @@ async def _apublish(kind: str, step: Step) -> None:
     if target is not None:
         from steplineage.prefect.artifacts import apublish_artifacts
 
-        with guarded("publish lineage artifacts", step.strict, **step.context):
+        with step.tracker.guard("publish lineage artifacts"):
             await apublish_artifacts(*target)
 
 
@@ -183,46 +245,17 @@ def _wrap(kind: Literal["flow", "task"], fn: Callable[P, R], options: StepOption
     return wrapper  # type: ignore[return-value]
 
 
-def _options(inputs: Specs, outputs: Specs, assets: Specs, datasets: Any,
-             workflow: str | WorkflowRecord | None, catalog: Catalog | str | None,
-             strict: bool | None, upload: str) -> StepOptions:
-    if upload not in ("auto", "manual"):
-        raise ConfigurationError(f"upload={upload!r}: use 'auto' (outputs are uploaded when the "
-                                 "step returns) or 'manual' (call exe.upload_execution_outputs())")
-    if isinstance(datasets, str):
-        raise ConfigurationError(f"datasets= takes a list: datasets=[{datasets!r}]")
-    return StepOptions(inputs=inputs, outputs=outputs, assets=assets,
-                       datasets=tuple(datasets or ()), workflow=workflow, catalog=catalog,
-                       strict=strict, upload=upload)  # type: ignore[arg-type]
-
-
 @overload
 def tracked_task(fn: Callable[P, R], /) -> Task[P, R]: ...
 
 
 @overload
-def tracked_task(
-    fn: None = None, /, *, inputs: Specs = None, outputs: Specs = None, assets: Specs = None,
-    datasets: list[str] | None = None, workflow: str | WorkflowRecord | None = None,
-    catalog: Catalog | str | None = None, strict: bool | None = None,
-    upload: Literal["auto", "manual"] = "auto", **task_options: Any,
-) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+def tracked_task(fn: None = None, /, **options: Unpack[TrackedTaskOptions]
+                 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
-def tracked_task(
-    fn: Callable[P, R] | None = None,
-    /,
-    *,
-    inputs: Specs = None,
-    outputs: Specs = None,
-    assets: Specs = None,
-    datasets: list[str] | None = None,
-    workflow: str | WorkflowRecord | None = None,
-    catalog: Catalog | str | None = None,
-    strict: bool | None = None,
-    upload: Literal["auto", "manual"] = "auto",
-    **task_options: Any,
-) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+def tracked_task(fn: Callable[P, R] | None = None, /, **options: Unpack[TrackedTaskOptions]
+                 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """A Prefect task whose every attempt is recorded as an execution.
 
     Each attempt of a task run (``run_count``) is one execution, a child of
@@ -235,19 +268,10 @@ def tracked_task(
     ``asset_deps``.
 
     Args:
-        inputs: refs, paths, URIs, templates (``"raw/{day}.csv"``) or callables
-            of the call's arguments, read by the task.
-        outputs: the same kinds, written by the task.
-        assets: ids of catalog assets to stage into the working dir (see
-            ``current_execution().asset_paths``); templates allowed.
-        datasets: names of catalog datasets to stage.
-        workflow: workflow name or record; default: the enclosing flow's.
-        catalog: a Catalog or URL; default: the enclosing flow's, else settings.
-        strict: fail the task when tracking fails; default: the flow's, else
-            ``STEPLINEAGE_STRICT``.
-        upload: ``"auto"`` uploads outputs when the function returns;
-            ``"manual"`` waits for ``current_execution().upload_execution_outputs()``.
-        **task_options: any option of Prefect's ``@task`` (retries, cache_policy, ...).
+        **options: steplineage's :class:`TrackingOptions` (``inputs``,
+            ``outputs``, ``assets``, ``datasets``, ``workflow``, ``catalog``,
+            ``strict``, ``upload``) and any option of Prefect's ``@task``
+            (``retries``, ``cache_policy``, ...).
 
     Raises:
         ConfigurationError: at decoration time, for an unknown option or a
@@ -257,8 +281,7 @@ def tracked_task(
         >>> @tracked_task(inputs=[sl.ResourceRef("raw", "{day}.csv")], retries=2)  # doctest: +SKIP
         ... def load(day: str) -> int: ...
     """
-    options = _options(inputs, outputs, assets, datasets, workflow, catalog, strict, upload)
-    _check_prefect_options("task", task_options)
+    tracking, task_options = _split_options("task", dict(options))
 
     def decorate(func: Callable[P, R]) -> Task[P, R]:
         import prefect
@@ -268,18 +291,18 @@ def tracked_task(
         prefect_options = dict(task_options)
 
         def steplineage_record_cache_hit(task: Any, task_run: Any, state: Any) -> None:
-            hooks.record_cached(options, task, task_run, state)
+            hooks.record_cached(tracking, task, task_run, state)
 
         def steplineage_record_task_failure(task: Any, task_run: Any, state: Any) -> None:
-            hooks.settle_task(options, task, task_run, state)
+            hooks.settle_task(tracking, task, task_run, state)
 
         _add_hook(prefect_options, "on_completion", steplineage_record_cache_hit)
         _add_hook(prefect_options, "on_failure", steplineage_record_task_failure)
-        deps = asset_keys(options.inputs)  # type: ignore[arg-type]
+        deps = asset_keys(tracking.inputs)  # type: ignore[arg-type]
         if deps:
             prefect_options["asset_deps"] = [*(prefect_options.get("asset_deps") or []), *deps]
-        wrapper = _wrap("task", func, options)
-        materialized = asset_keys(options.outputs)  # type: ignore[arg-type]
+        wrapper = _wrap("task", func, tracking)
+        materialized = asset_keys(tracking.outputs)  # type: ignore[arg-type]
         if materialized:
             return MaterializingTask(fn=wrapper, assets=materialized, **prefect_options)
         return prefect.task(wrapper, **prefect_options)
@@ -294,28 +317,12 @@ def tracked_flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
 
 
 @overload
-def tracked_flow(
-    fn: None = None, /, *, inputs: Specs = None, outputs: Specs = None, assets: Specs = None,
-    datasets: list[str] | None = None, workflow: str | WorkflowRecord | None = None,
-    catalog: Catalog | str | None = None, strict: bool | None = None,
-    upload: Literal["auto", "manual"] = "auto", **flow_options: Any,
-) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+def tracked_flow(fn: None = None, /, **options: Unpack[TrackedFlowOptions]
+                 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
-def tracked_flow(
-    fn: Callable[P, R] | None = None,
-    /,
-    *,
-    inputs: Specs = None,
-    outputs: Specs = None,
-    assets: Specs = None,
-    datasets: list[str] | None = None,
-    workflow: str | WorkflowRecord | None = None,
-    catalog: Catalog | str | None = None,
-    strict: bool | None = None,
-    upload: Literal["auto", "manual"] = "auto",
-    **flow_options: Any,
-) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
+def tracked_flow(fn: Callable[P, R] | None = None, /, **options: Unpack[TrackedFlowOptions]
+                 ) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
     """A Prefect flow whose every run is recorded as a parent execution.
 
     The flow run is an execution of a ``prefect-flow`` workflow (the flow's
@@ -328,13 +335,8 @@ def tracked_flow(
     ``Completed(name="Skipped")`` without running the function.
 
     Args:
-        inputs, outputs, assets, datasets: as for :func:`tracked_task`.
-        workflow: workflow name or record; default: one for this flow.
-        catalog: a Catalog or URL; default: from settings (``STEPLINEAGE_*``).
-        strict: fail the run when the catalog cannot record it; default
-            ``STEPLINEAGE_STRICT`` (off: the run goes on untracked).
-        upload: as for :func:`tracked_task`.
-        **flow_options: any option of Prefect's ``@flow``.
+        **options: steplineage's :class:`TrackingOptions` (the workflow defaults
+            to one for this flow) and any option of Prefect's ``@flow``.
 
     Raises:
         ConfigurationError: at decoration time, for an unknown option.
@@ -344,8 +346,7 @@ def tracked_flow(
         ... def etl(days: list[str]) -> None:
         ...     clean.map(days).wait()
     """
-    options = _options(inputs, outputs, assets, datasets, workflow, catalog, strict, upload)
-    _check_prefect_options("flow", flow_options)
+    tracking, flow_options = _split_options("flow", dict(options))
 
     def decorate(func: Callable[P, R]) -> Flow[P, R]:
         import prefect
@@ -354,11 +355,11 @@ def tracked_flow(
         prefect_options = dict(flow_options)
 
         def steplineage_record_flow_end(flow: Any, flow_run: Any, state: Any) -> None:
-            hooks.settle_flow(options, flow, flow_run, state)
+            hooks.settle_flow(tracking, flow, flow_run, state)
 
         for hook in ("on_failure", "on_crashed", "on_cancellation"):
             _add_hook(prefect_options, hook, steplineage_record_flow_end)
-        return prefect.flow(_wrap("flow", func, options), **prefect_options)
+        return prefect.flow(_wrap("flow", func, tracking), **prefect_options)
 
     if fn is not None:
         return decorate(fn)

@@ -23,15 +23,14 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from steplineage.models import ExecutionConfig
-from steplineage.prefect.adapter import (StepOptions, catalog_for, execution_exists,
-                                         flow_identity, guarded, parent_of_task,
-                                         resolve_strict, resolve_workflow, summarise,
-                                         task_identity, task_workflow)
-from steplineage.prefect.adapter import CACHE_KEY_METRIC
+from steplineage.prefect.adapter import (CACHE_KEY_METRIC, StepOptions, execution_exists,
+                                         flow_identity, parent_of_task, resolve_strict,
+                                         resolve_workflow, task_identity, task_workflow,
+                                         tracker_for)
 from steplineage.prefect.runtime import (active_run, flow_execution_id, get_catalog,
                                          task_execution_id)
 from steplineage.status import FINAL_STATUSES, Status
+from steplineage.tracking.step import StepRun, StepTracker
 
 if TYPE_CHECKING:
     from steplineage.catalog.catalog import Catalog
@@ -41,22 +40,21 @@ __all__ = ["REUSED_FROM_METRIC", "record_cached", "settle_flow", "settle_task"]
 REUSED_FROM_METRIC = "reused_from_execution"
 
 
-def _finalise(cat: Catalog, config: ExecutionConfig, status: Status, message: str) -> None:
-    """Create the execution if it is missing, then give it a final status unless it has one."""
-    exe = cat.create_execution(config)  # idempotent: an existing id gives its live handle
-    if exe.status not in FINAL_STATUSES:
-        exe.update_status(status, message)
+def _lenient(options: StepOptions, **context: object) -> StepTracker[Catalog]:
+    """A tracker for a hook: never strict (a hook must not hide the run's own outcome)."""
+    return StepTracker(lambda: get_catalog(options.catalog, False), strict=False, **context)
 
 
-def _abort_open_descendants(cat: Catalog, execution_id: str, message: str) -> None:
+def _abort_open_descendants(tracker: StepTracker[Catalog], cat: Catalog, execution_id: str,
+                            message: str) -> None:
     todo = [execution_id]
     while todo:
         for child in cat.list_executions(parent_id=todo.pop(), limit=None):
             if child.status not in FINAL_STATUSES:
-                _finalise(cat, ExecutionConfig(
+                tracker.settle(StepRun(
+                    name=child.name, execution_id=child.id, parent_id=child.parent_id,
                     workflow=cat.get_workflow(child.workflow_id) if child.workflow_id
-                    else child.name, name=child.name, execution_id=child.id,
-                    parent_execution_id=child.parent_id), Status.aborted, message)
+                    else child.name), Status.aborted, message)
             todo.append(child.id)
 
 
@@ -77,17 +75,17 @@ def settle_flow(options: StepOptions, flow: Any, flow_run: Any, state: Any) -> N
     status = Status.failed if state.is_failed() else Status.aborted
     message = _state_message(state)
     exe_id = flow_execution_id(flow_run.id, flow_run.run_count)
-    with guarded(f"record the {state.name} state of flow run {flow_run.name!r}", False,
-                 flow=flow.name, flow_run=flow_run.name, execution=exe_id):
-        cat = get_catalog(options.catalog, False)
-        workflow = resolve_workflow(cat, options.workflow, flow.name, flow.fn, flow.version,
+    tracker = _lenient(options, flow=flow.name, flow_run=flow_run.name, execution=exe_id)
+    with tracker.guard(f"record the {state.name} state of flow run {flow_run.name!r}"):
+        workflow = resolve_workflow(tracker, options.workflow, flow.name, flow.fn, flow.version,
                                     flow.description or "")
-        _finalise(cat, ExecutionConfig(
-            workflow=workflow, name=flow.name, execution_id=exe_id,
-            parameters={k: summarise(v) for k, v in (flow_run.parameters or {}).items()},
-            orchestrator=flow_identity(flow_run)), status, message)
-        if status is Status.aborted:
-            _abort_open_descendants(cat, exe_id, f"flow run {flow_run.name!r} ended: {message}")
+        tracker.settle(StepRun(name=flow.name, workflow=workflow, execution_id=exe_id,
+                               parameters=dict(flow_run.parameters or {}),
+                               identity=flow_identity(flow_run)), status, message)
+        cat = tracker.catalog()
+        if status is Status.aborted and cat is not None:
+            _abort_open_descendants(tracker, cat, exe_id,
+                                    f"flow run {flow_run.name!r} ended: {message}")
 
 
 def settle_task(options: StepOptions, task: Any, task_run: Any, state: Any) -> None:
@@ -97,17 +95,17 @@ def settle_task(options: StepOptions, task: Any, task_run: Any, state: Any) -> N
         >>> settle_task(StepOptions(), task, task_run, Failed(message="boom"))  # doctest: +SKIP
     """
     exe_id = task_execution_id(task_run.id, task_run.run_count)
-    with guarded(f"record the failure of task run {task_run.name!r}", False,
-                 task_run=task_run.name, execution=exe_id):
-        cat = get_catalog(options.catalog, False)
-        if execution_exists(cat, exe_id) and \
-                cat.get_execution(exe_id).status in FINAL_STATUSES:
+    tracker = _lenient(options, task_run=task_run.name, execution=exe_id)
+    with tracker.guard(f"record the failure of task run {task_run.name!r}"):
+        cat = tracker.catalog()
+        if cat is None or (execution_exists(cat, exe_id) and
+                           cat.get_execution(exe_id).status in FINAL_STATUSES):
             return  # the wrapper saw the failure; nothing to add
         parent = active_run()
-        _finalise(cat, ExecutionConfig(
-            workflow=task_workflow(cat, options, parent, task, task.fn), name=task_run.name,
-            execution_id=exe_id, parent_execution_id=parent_of_task(cat, parent, task_run),
-            orchestrator=task_identity(task, task_run)), Status.failed, _state_message(state))
+        tracker.settle(StepRun(
+            name=task_run.name, workflow=task_workflow(tracker, options, parent, task, task.fn),
+            execution_id=exe_id, parent_id=parent_of_task(cat, parent, task_run),
+            identity=task_identity(task, task_run)), Status.failed, _state_message(state))
 
 
 def _cache_key(task: Any, state: Any) -> str | None:
@@ -128,21 +126,6 @@ def _cache_key(task: Any, state: Any) -> str | None:
     return Path(storage_key).name if storage_key else None
 
 
-def _producer(cat: Catalog, key: str) -> str | None:
-    """The newest completed Prefect execution that computed the result cached under ``key``."""
-    from sqlalchemy import select
-
-    from steplineage.store import orm
-
-    with cat.session() as s:
-        return s.scalars(
-            select(orm.Execution.id)
-            .where(orm.Execution.orchestrator == "prefect",
-                   orm.Execution.status == Status.completed.value,
-                   orm.Execution.metrics[CACHE_KEY_METRIC].as_string() == key)
-            .order_by(orm.Execution.created_at.desc()).limit(1)).first()
-
-
 def record_cached(options: StepOptions, task: Any, task_run: Any, state: Any) -> None:
     """on_completion hook for tracked tasks: a cache hit becomes a *reused* execution.
 
@@ -158,24 +141,26 @@ def record_cached(options: StepOptions, task: Any, task_run: Any, state: Any) ->
         return
     from prefect.context import TaskRunContext
 
+    from steplineage.store.executions import completed_with_metric
+
     parent = active_run()
-    strict = resolve_strict(options.strict, parent)
     exe_id = task_execution_id(task_run.id, task_run.run_count)
-    with guarded(f"record the cache hit of task run {task_run.name!r}", strict,
-                 task_run=task_run.name, execution=exe_id):
-        cat = catalog_for(options, parent, strict)
+    tracker = tracker_for(options, parent, resolve_strict(options.strict, parent),
+                          task_run=task_run.name, execution=exe_id)
+    with tracker.guard(f"record the cache hit of task run {task_run.name!r}"):
+        cat = tracker.catalog()
         if cat is None or execution_exists(cat, exe_id):
             return
         key = _cache_key(task, state)
-        producer = _producer(cat, key) if key else None
+        producer = completed_with_metric(cat.store, CACHE_KEY_METRIC, key, "prefect") \
+            if key else None
         ctx = TaskRunContext.get()
-        params = dict(ctx.parameters or {}) if ctx is not None else {}
-        exe = cat.create_execution(ExecutionConfig(
-            workflow=task_workflow(cat, options, parent, task, task.fn), name=task_run.name,
+        exe = tracker.create(StepRun(
+            name=task_run.name, workflow=task_workflow(tracker, options, parent, task, task.fn),
             execution_id=exe_id, description=task.description or "",
-            parent_execution_id=parent_of_task(cat, parent, task_run),
-            parameters={k: summarise(v) for k, v in params.items()},
-            orchestrator=task_identity(task, task_run)))
+            parent_id=parent_of_task(cat, parent, task_run),
+            parameters=dict(ctx.parameters or {}) if ctx is not None else {},
+            identity=task_identity(task, task_run)))
         exe.update_status(Status.running, "Prefect found a cached result")
         exe.log_metrics({REUSED_FROM_METRIC: producer, "reused_cache_key": key})
         exe.update_status(Status.completed,

@@ -24,7 +24,7 @@ from sqlalchemy.pool import StaticPool
 from steplineage.errors import CatalogSchemaError, CatalogURLError, ConfigurationError
 
 __all__ = ["check_schema", "create_catalog_engine", "current_revision", "head_revision",
-           "is_unreachable", "normalise_url", "upgrade"]
+           "is_unreachable", "normalise_url", "upgrade", "url_with_password"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,24 @@ def normalise_url(url: str) -> str:
                 "add '/<dbname>' at the end"
             )
     return parsed.render_as_string(hide_password=False)
+
+
+def url_with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` put in, unless it has one (or is SQLite, or is malformed).
+
+    A malformed URL is returned as it is: opening the catalog reports it with advice.
+
+    Example:
+        >>> url_with_password("postgresql+psycopg://u@h/db", "pw")
+        'postgresql+psycopg://u:pw@h/db'
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url
+    if parsed.password or parsed.get_backend_name() == "sqlite":
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 def _on_sqlite_connect(dbapi_conn, _record) -> None:  # pragma: no cover - trivial

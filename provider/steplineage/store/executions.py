@@ -25,8 +25,8 @@ from steplineage.store import orm
 from steplineage.store.records import edge_record, execution_record
 from steplineage.store.store import Store
 
-__all__ = ["LiveState", "get_execution", "last_seq", "list_edges", "list_executions",
-           "live_state", "silent_executions", "touch_heartbeats"]
+__all__ = ["LiveState", "completed_with_metric", "get_execution", "last_seq", "list_edges",
+           "list_executions", "live_state", "silent_executions", "touch_heartbeats"]
 
 _LIVE = (Status.created.value, Status.initializing.value, Status.running.value,
          Status.uploading.value)
@@ -122,3 +122,24 @@ def silent_executions(store: Store, before: datetime) -> list[tuple[str, datetim
         return [(i, beat) for i, beat in s.execute(
             select(orm.Execution.id, orm.Execution.heartbeat_at).where(
                 orm.Execution.status.in_(_LIVE), orm.Execution.heartbeat_at < before))]
+
+
+def completed_with_metric(store: Store, metric: str, value: str,
+                          orchestrator: str | None = None) -> str | None:
+    """The id of the newest completed execution whose metric ``metric`` is ``value``.
+
+    The metrics column is JSON; the database compares (with its dialect's JSON
+    text extraction), so no rows are loaded to look.
+
+    Example:
+        >>> completed_with_metric(Store("sqlite://"), "prefect_cache_key", "a1b2") is None
+        True
+    """
+    query = (select(orm.Execution.id)
+             .where(orm.Execution.status == Status.completed.value,
+                    orm.Execution.metrics[metric].as_string() == value)
+             .order_by(orm.Execution.created_at.desc()).limit(1))
+    if orchestrator is not None:
+        query = query.where(orm.Execution.orchestrator == orchestrator)
+    with store.session() as s:
+        return s.scalars(query).first()

@@ -7,6 +7,9 @@ or at interpreter exit, so a step costs three transactions. When the catalog
 is unreachable (:class:`~steplineage.errors.CatalogUnavailableError`) and
 tracking is not strict, this and every later write of the step goes to the
 durable spool instead; with ``strict=True`` it raises :class:`TrackingError`.
+A status change the catalog no longer allows because another process moved the
+record (the reaper aborted a step that was alive) is kept in the history as not
+applied, as a spool replay does, and the step goes on.
 Observers (OpenLineage export) hear of each write after it was made.
 
 Example:
@@ -24,7 +27,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from steplineage.errors import CatalogUnavailableError, TrackingError
+from steplineage.errors import CatalogUnavailableError, StatusTransitionError, TrackingError
 from steplineage.ops import Op
 
 if TYPE_CHECKING:
@@ -114,8 +117,17 @@ class StepWriter:
             return
         ops = [op for op, _ in items]
         if not self.offline:
+            checks = [c for _, c in items if c is not None]
             try:
-                self.catalog.store.apply(ops, checks=[c for _, c in items if c is not None])
+                try:
+                    self.catalog.store.apply(ops, checks=checks)
+                except StatusTransitionError as exc:
+                    # Another process moved the record (e.g. the reaper aborted it): the step
+                    # goes on, and its history keeps this change as not applied, as a replay does.
+                    log.warning("steplineage: execution %s is already %s in the catalog; its "
+                                "change to %s is kept in the history, not applied",
+                                self.execution_id, exc.current, exc.requested)
+                    self.catalog.store.apply(ops, strict=False, checks=checks)
                 self._announce(ops)
                 return
             except CatalogUnavailableError as exc:
