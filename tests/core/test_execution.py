@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,30 @@ def test_an_execution_id_in_another_spelling_of_our_format_is_normalised(
         setup: sl.Catalog) -> None:
     cfg = sl.ExecutionConfig(workflow="train", execution_id="11111111-2222-3333-4444-55555555555A")
     assert cfg.execution_id == "11111111-2222-3333-4444-55555555555a"
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_a_reaped_step_finishes_and_keeps_its_end_in_the_history(
+        setup: sl.Catalog, raises: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """The reaper aborting a live step (e.g. a too small --older-than) never crashes the step."""
+    from steplineage.tracking.heartbeat import reap
+
+    class StepError(Exception):
+        pass
+
+    with pytest.raises(StepError) if raises else contextlib.nullcontext():
+        with setup.create_execution(sl.ExecutionConfig(workflow="train")) as exe:
+            assert reap(setup, stale_after_seconds=0) == [exe.id]
+            exe.update_status(sl.Status.running, "epoch 2")
+            exe.log_metrics({"loss": 0.1})
+            if raises:
+                raise StepError("diverged")
+    rec = setup.get_execution(exe.id)
+    assert rec.status is sl.Status.aborted and rec.status_message.startswith("reaped")
+    assert rec.metrics == {"loss": 0.1}
+    not_applied = [(h.status.value, h.message) for h in rec.history
+                   if h.message.endswith("[not applied: execution was already aborted]")]
+    assert not_applied[0] == (
+        "running", "epoch 2 [not applied: execution was already aborted]")
+    assert not_applied[-1][0] == ("failed" if raises else "completed")
+    assert f"execution {exe.id} is already aborted in the catalog" in caplog.text
