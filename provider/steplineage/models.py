@@ -27,6 +27,7 @@ from steplineage.errors import InvalidExecutionIdError
 from steplineage.status import Status
 
 __all__ = [
+    "AssetBase",
     "AssetRecord",
     "DatasetSpec",
     "ETLMetrics",
@@ -380,12 +381,17 @@ class ResourceRecord(BaseModel):
     description: str = ""
 
 
-class AssetRecord(BaseModel):
-    """A file in the object store (DerivaML asset table row)."""
+class AssetBase(BaseModel):
+    """What an asset is wherever it appears: a catalog record, the operation registering it.
+
+    Example:
+        >>> AssetBase(asset_table="Model", url="file:///o/ab", filename="best.pt", length=7,
+        ...           md5="0" * 32, sha256="0" * 64).asset_types
+        []
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    id: str
     asset_table: str
     url: str
     filename: str
@@ -395,6 +401,12 @@ class AssetRecord(BaseModel):
     description: str = ""
     asset_types: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class AssetRecord(AssetBase):
+    """A file in the object store (DerivaML asset table row)."""
+
+    id: str
 
 
 class LineageEdgeRecord(BaseModel):

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from steplineage.models import AssetBase
 from steplineage.status import Status
 
 __all__ = ["AssetSpec", "EdgeSpec", "EdgesAdded", "ExecutionCreated", "ExecutionUpdated", "Op",
@@ -95,22 +96,13 @@ class EdgesAdded(_Op):
     at: datetime
 
 
-class AssetSpec(BaseModel):
-    """An uploaded file to register as an asset and link as an output."""
+class AssetSpec(AssetBase):
+    """An uploaded file to register as an asset (``asset_id``) and link as an output."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     asset_id: str
     edge_id: str
-    asset_table: str
-    url: str
-    filename: str
-    length: int
-    md5: str
-    sha256: str
-    description: str = ""
-    asset_types: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class OutputsRegistered(_Op):

@@ -151,3 +151,40 @@ def test_clearing_a_finished_run_records_new_tries_under_the_same_parent(
         # Airflow's per-try task-instance id still tells the two attempts apart.
         assert len({t.id for t in tries}) == 2
         assert [t.status for t in tries] == [sl.Status.completed, sl.Status.completed]
+
+
+def test_a_reaped_strict_task_finishes_and_keeps_its_end_in_the_history(run_dag,
+                                                                        sl_home: Path) -> None:
+    dr = run_dag("sl_test_reaped")
+    assert _ti_states(dr) == {"outlived": "success"} and dr.state == "success"
+    run = one_run(sl.Catalog(home=sl_home), "sl_test_reaped")
+    task = run.only("outlived")
+    assert task.status is sl.Status.aborted and task.status_message.startswith("reaped")
+    assert [h.status.value for h in task.history if h.message.endswith(
+        "[not applied: execution was already aborted]")] == ["running", "uploading", "completed"]
+    # The DAG run's record was live as well: reaped too, and the end of the run leaves it so.
+    assert run.parent.status is sl.Status.aborted
+
+
+def test_a_long_running_scheduler_sees_a_workflow_switched_inactive(
+        airflow_db: Path, sl_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduler records DAG-run ends in one process for weeks: it must see the switch."""
+    from steplineage.airflow.adapter import UnrunTask, record_dag_run_end
+    from steplineage.airflow.hooks import close_catalogs
+
+    monkeypatch.setenv("STEPLINEAGE_CACHE_SECONDS", "0")  # the horizon, passed at once
+
+    def end_of_run(run_id: str) -> sl.ExecutionRecord:
+        parent = record_dag_run_end("nightly", run_id, succeeded=True, message="success",
+                                    unrun=[UnrunTask("load", None, 0, "skipped")])
+        assert parent is not None
+        return sl.Catalog(home=sl_home).get_execution(parent)
+
+    try:
+        assert end_of_run("r1").status is sl.Status.completed
+        sl.Catalog(home=sl_home).set_workflow_active("nightly", False)
+        second = end_of_run("r2")
+    finally:
+        close_catalogs()
+    assert second.status is sl.Status.skipped
+    assert "workflow 'nightly' is inactive" in second.status_message

@@ -15,7 +15,7 @@ import pytest
 from prefect.states import Cancelled
 
 import steplineage as sl
-from steplineage.prefect import flow_execution_id, tracked_flow, tracked_task
+from steplineage.prefect import current_execution, flow_execution_id, tracked_flow, tracked_task
 
 
 @tracked_task(retries=1, retry_delay_seconds=0)
@@ -162,3 +162,30 @@ def test_a_returned_failed_state_is_failed(sl_home: Path) -> None:
         flow_execution_id(state.state_details.flow_run_id, 1))
     assert record.status is sl.Status.failed
     assert "upstream feed is empty" in record.status_message
+
+
+@tracked_task
+def outlived() -> str:
+    from steplineage.tracking.heartbeat import reap
+
+    exe = current_execution()
+    assert exe is not None and exe.id in reap(exe.catalog, stale_after_seconds=0)
+    exe.update_status(sl.Status.running, "still going")
+    return "finished"
+
+
+@tracked_flow(strict=True)
+def reaped_meanwhile() -> str:
+    return outlived()
+
+
+def test_a_reaped_strict_run_finishes_and_keeps_its_end_in_the_history(sl_home: Path) -> None:
+    """The reaper aborting live runs (a too small --older-than) never fails them."""
+    state = reaped_meanwhile(return_state=True)
+    assert state.is_completed() and state.result() == "finished"
+    records = sl.Catalog(home=sl_home).list_executions(limit=None)
+    assert sorted(r.name for r in records)[1] == "reaped-meanwhile" and len(records) == 2
+    for record in records:
+        assert record.status is sl.Status.aborted and record.status_message.startswith("reaped")
+        assert [h.status.value for h in record.history if h.message.endswith(
+            "[not applied: execution was already aborted]")][-1] == "completed"

@@ -4,51 +4,30 @@ A task's parameters are its rendered templated fields (a Python task's
 ``op_kwargs`` are spread out by name), the DAG's ``params`` and any
 ``parameters=`` given to steplineage. Before they leave the task process they
 pass Airflow's secrets masker (values of connections and variables fetched in
-this process, and keys Airflow deems sensitive); the core then masks keys that
-look secret (password, token, ...). Huge values (an XCom of a million rows) are
-summarised instead of stored.
+this process, and keys Airflow deems sensitive); the step tracker then masks
+keys that look secret (password, token, ...) and summarises huge values (an
+XCom of a million rows) instead of storing them
+(:func:`~steplineage.tracking.step.summarise_parameters`).
 
 Example:
-    >>> summarise({"rows": list(range(5))})
-    {'rows': [0, 1, 2, 3, 4]}
+    >>> airflow_redact({"password": "hunter2"})
+    {'password': '***'}
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from steplineage.redaction import jsonable
 
-__all__ = ["MAX_PARAM_CHARS", "airflow_redact", "summarise", "task_parameters"]
+__all__ = ["airflow_redact", "task_parameters"]
 
 log = logging.getLogger(__name__)
 
-#: Longest JSON text of one parameter value kept in the catalog.
-MAX_PARAM_CHARS = 2000
 # Our own templated fields are lineage, not parameters.
 _OWN_FIELDS = frozenset({"sl_inputs", "sl_outputs", "sl_assets"})
-
-
-def summarise(params: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON-ready parameters, each value cut to a summary when its JSON is too long.
-
-    Example:
-        >>> summarise({"blob": "x" * 5000})["blob"]
-        '<str, 5002 characters as JSON; not stored>'
-    """
-    out: dict[str, Any] = {}
-    for key, value in jsonable(dict(params)).items():
-        text = json.dumps(value)
-        if len(text) <= MAX_PARAM_CHARS:
-            out[str(key)] = value
-        else:
-            size = f" of {len(value)} items" if isinstance(value, (list, dict)) else ""
-            out[str(key)] = (f"<{type(value).__name__}{size}, {len(text)} characters as JSON; "
-                             "not stored>")
-    return out
 
 
 def airflow_redact(value: Any) -> Any:
@@ -96,4 +75,4 @@ def task_parameters(task: Any, context: Mapping[str, Any] | None,
     if dag_params:
         params["params"] = {k: dag_params[k] for k in dag_params}
     params.update(extra or {})
-    return summarise(airflow_redact(jsonable(params)))
+    return airflow_redact(jsonable(params))

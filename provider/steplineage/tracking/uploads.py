@@ -110,10 +110,8 @@ def outputs_op(exe: Execution, files: list[OutputFile], declared: list[EdgeSpec]
                          metadata=f.metadata)
         specs.append(spec)
         records.setdefault(f.asset_table, []).append(AssetRecord(
-            id=spec.asset_id, asset_table=spec.asset_table, url=spec.url,
-            filename=spec.filename, length=spec.length, md5=spec.md5, sha256=spec.sha256,
-            description=spec.description, asset_types=sorted(spec.asset_types),
-            metadata=spec.metadata))
+            id=spec.asset_id, asset_types=sorted(spec.asset_types),
+            **spec.model_dump(exclude={"asset_id", "edge_id", "asset_types"})))
     outputs = []
     for edge in declared:
         ref = ResourceRef(edge.resource or "", edge.subpath)

@@ -118,10 +118,26 @@ def sl_test_generic() -> None:
     write >> plain_copy()
 
 
+@dag(schedule=None, start_date=START, catchup=False)
+def sl_test_reaped() -> None:
+    """A strict task whose record the reaper aborts while it runs (a too small --older-than)."""
+
+    @task.steplineage(strict=True)
+    def outlived(exe: sl.Execution) -> str:
+        from steplineage.tracking.heartbeat import reap
+
+        assert exe.id in reap(exe.catalog, stale_after_seconds=0)
+        exe.update_status(sl.Status.running, "still going")
+        return "finished"
+
+    outlived()
+
+
 sl_test_retry()
 sl_test_down()
 sl_test_skips()
 sl_test_generic()
+sl_test_reaped()
 
 
 OUTAGE = DATA / "outage"
