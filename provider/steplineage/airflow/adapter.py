@@ -463,6 +463,7 @@ def record_dag_run_end(dag_id: str, run_id: str, *, succeeded: bool, message: st
 
     def close() -> str | None:
         cat = step.catalog()
+        assert cat is not None  # Airflow's opener raises rather than answer None
         try:
             cat.get_execution(run.parent_id)
         except NotFoundError:

@@ -48,7 +48,6 @@ __all__ = ["Catalog"]
 log = logging.getLogger("steplineage")
 
 
-
 class Catalog(RegistryMixin):
     """A steplineage catalog.
 
