@@ -104,7 +104,8 @@ class StepRun:
     """One run of a step as an orchestrator adapter describes it: primitives and ids.
 
     Example:
-        >>> StepRun(name="load", workflow="etl", execution_id="0190").config().name
+        >>> run_id = "0b5e5c1e-0000-4000-8000-000000000000"
+        >>> StepRun(name="load", workflow="etl", execution_id=run_id).config().name
         'load'
     """
 
@@ -127,7 +128,8 @@ class StepRun:
         """The execution config of this run (parameters redacted and summarised).
 
         Example:
-            >>> StepRun("load", "etl", "0190", parameters={"n": 1}).config().parameters
+            >>> run_id = "0b5e5c1e-0000-4000-8000-000000000000"
+            >>> StepRun("load", "etl", run_id, parameters={"n": 1}).config().parameters
             {'n': 1}
         """
         return ExecutionConfig(
