@@ -166,10 +166,11 @@ def test_a_returned_failed_state_is_failed(sl_home: Path) -> None:
 
 @tracked_task
 def outlived() -> str:
-    from steplineage.tracking.heartbeat import reap
+    from reaper import reap_now
 
     exe = current_execution()
-    assert exe is not None and exe.id in reap(exe.catalog, stale_after_seconds=0)
+    assert exe is not None and exe.parent_id is not None
+    reap_now(exe.catalog, exe.id, exe.parent_id)
     exe.update_status(sl.Status.running, "still going")
     return "finished"
 
@@ -180,7 +181,7 @@ def reaped_meanwhile() -> str:
 
 
 def test_a_reaped_strict_run_finishes_and_keeps_its_end_in_the_history(sl_home: Path) -> None:
-    """The reaper aborting live runs (a too small --older-than) never fails them."""
+    """The reaper aborting live runs (their heartbeat was lost) never fails them."""
     state = reaped_meanwhile(return_state=True)
     assert state.is_completed() and state.result() == "finished"
     records = sl.Catalog(home=sl_home).list_executions(limit=None)

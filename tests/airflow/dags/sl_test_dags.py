@@ -120,13 +120,13 @@ def sl_test_generic() -> None:
 
 @dag(schedule=None, start_date=START, catchup=False)
 def sl_test_reaped() -> None:
-    """A strict task whose record the reaper aborts while it runs (a too small --older-than)."""
+    """A strict task whose record (and its DAG run's) the reaper aborts while it runs."""
 
     @task.steplineage(strict=True)
     def outlived(exe: sl.Execution) -> str:
-        from steplineage.tracking.heartbeat import reap
+        from reaper import reap_now  # tests/reaper.py: the tests run this DAG in-process
 
-        assert exe.id in reap(exe.catalog, stale_after_seconds=0)
+        reap_now(exe.catalog, exe.id, exe.parent_id)
         exe.update_status(sl.Status.running, "still going")
         return "finished"
 
