@@ -228,9 +228,7 @@ class StepTracker(Generic[C]):
         Example:
             >>> tracker.workflow("etl", "airflow-dag", source="dags/etl.py")  # doctest: +SKIP
         """
-        cat = self.catalog()
-        if cat is None:
-            raise TrackingError("no catalog to look the workflow up in")
+        cat = self._required()
         try:
             return cat.workflow_for_step(name, workflow_type, source=source, version=version,
                                          description=description, exact=exact)
@@ -246,9 +244,7 @@ class StepTracker(Generic[C]):
         Example:
             >>> parent = tracker.create(StepRun("etl", wf, dag_run_id))  # doctest: +SKIP
         """
-        cat = self.catalog()
-        if cat is None:
-            raise TrackingError("no catalog to record the step in")
+        cat = self._required()
         return cat.create_execution(run.config(cat.settings.redact_keys))
 
     # -- life cycle -----------------------------------------------------------------
@@ -361,6 +357,14 @@ class StepTracker(Generic[C]):
         if exe.status not in FINAL_STATUSES:
             exe.update_status(status, message)
         return exe
+
+    def _required(self) -> C:
+        cat = self.catalog()
+        if cat is None:
+            raise TrackingError(f"steplineage has no catalog for this step ({self._details()}): "
+                                "its enclosing run could not open one (see the warning logged "
+                                "then); fix the catalog settings, or the step runs untracked")
+        return cat
 
     def _check_recorded(self, exe: Execution) -> None:
         # A catalog passed in by the user spools by its own settings; strict still means strict.
