@@ -6,6 +6,8 @@ import inspect
 import subprocess
 import sys
 
+import pytest
+
 import steplineage as sl
 from steplineage import errors
 
@@ -29,8 +31,11 @@ def test_every_error_derives_from_the_root() -> None:
         assert name in errors.__doc__
 
 
-def test_import_is_light() -> None:
-    code = ("import sys, steplineage; "
+@pytest.mark.parametrize("module", ["steplineage",
+                                    # graph values travel without a catalog (exports, JSON)
+                                    "steplineage.lineage.graph"])
+def test_import_is_light(module: str) -> None:
+    code = (f"import sys, {module}; "
             "heavy = [m for m in ('airflow', 'prefect', 'networkx', 'sqlalchemy', 'fastapi') "
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

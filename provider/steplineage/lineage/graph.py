@@ -29,16 +29,14 @@ if TYPE_CHECKING:
     import networkx as nx
     from prov.model import ProvDocument
 
-__all__ = ["LineageGraph", "LineageGraphEdge", "LineageNode", "NodeKind", "node_id",
-           "split_node_id"]
+__all__ = ["NODE_KINDS", "LineageGraph", "LineageGraphEdge", "LineageNode", "NodeKind",
+           "node_id", "split_node_id"]
 
 NodeKind = Literal["execution", "version", "asset", "dataset_version", "agent"]
 Relation = Literal["used", "generated", "code", "member", "associated"]
 
-#: one-letter kind codes used inside SQL
-KIND_CODES: dict[str, NodeKind] = {"e": "execution", "v": "version", "a": "asset",
-                                   "d": "dataset_version", "g": "agent"}
-CODE_OF_KIND: dict[str, str] = {v: k for k, v in KIND_CODES.items()}
+#: every node kind, in the order a bare catalog id is looked up
+NODE_KINDS: tuple[NodeKind, ...] = ("execution", "version", "asset", "dataset_version", "agent")
 
 
 def node_id(kind: str, catalog_id: str) -> str:
@@ -53,10 +51,10 @@ def split_node_id(value: str) -> tuple[NodeKind, str]:
         LineageQueryError: ``value`` is not ``<kind>:<id>`` with a known kind.
     """
     kind, sep, rest = value.partition(":")
-    if not sep or kind not in CODE_OF_KIND or not rest:
+    if not sep or kind not in NODE_KINDS or not rest:
         raise LineageQueryError(
             f"{value!r} is not a node id: use '<kind>:<id>' with kind one of "
-            f"{', '.join(CODE_OF_KIND)}, e.g. 'execution:<id>'")
+            f"{', '.join(NODE_KINDS)}, e.g. 'execution:<id>'")
     return kind, rest  # type: ignore[return-value]
 
 
@@ -92,6 +90,10 @@ class LineageGraph(BaseModel):
 
     ``partial`` is True when the node cap stopped the walk before it ended.
     """
+
+    # The to_dot/to_html/to_prov*/to_openlineage conveniences (public API) import
+    # their exporter from steplineage.export / steplineage.openlineage on call: the
+    # only upward imports of this layer, deliberate (ignore_imports in import-linter).
 
     model_config = ConfigDict(frozen=True)
 

@@ -18,72 +18,18 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import bindparam, text
 
 from steplineage.models import ResourceRef
+from steplineage.store.impact import EdgeFact, latest_completed, run_facts, stale_reads
 
 if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
     from steplineage.lineage.graph import LineageGraph, LineageNode
+    from steplineage.lineage.ports import HasStore
+    from steplineage.lineage.queries import Lineage
+    from steplineage.store.store import Store
 
 __all__ = ["ExecutionDiff", "StaleExecution", "StaleInput", "execution_diff", "find_stale",
            "stale_ids_in_graph"]
-
-# {scope_*} narrow the scans to the executions asked about (the web graph) or are empty
-# for the whole catalog; both forms are fixed text with bound parameters. MATERIALIZED
-# (SQLite >= 3.35, PostgreSQL >= 12) keeps SQLite from re-running the CTEs per use:
-# 200 ms -> 11 ms for the 1,000 executions of a 2,000-node graph.
-_STALE_SQL = """
-WITH candidates AS MATERIALIZED (
-    SELECT i.execution_id, i.resource_id, i.subpath, i.version_id FROM lineage_edges i
-     WHERE i.role IN ('input', 'code') AND i.version_id IS NOT NULL {scope_inputs}
-),
-ref_keys AS (SELECT DISTINCT resource_id, subpath FROM candidates),
-touches AS (
-    SELECT t.resource_id, t.subpath, t.version_id,
-           ROW_NUMBER() OVER (PARTITION BY t.resource_id, t.subpath
-                              ORDER BY t.created_at DESC, t.id DESC) AS rn
-      FROM lineage_edges t
-      JOIN ref_keys k ON k.resource_id = t.resource_id AND k.subpath = t.subpath
-     WHERE t.version_id IS NOT NULL AND (t.role <> 'output' OR t.valid = :true)
-),
-current_versions AS MATERIALIZED (
-    SELECT resource_id, subpath, version_id FROM touches WHERE rn = 1
-),
-step_keys AS (
-    SELECT DISTINCT x.workflow_id, x.name FROM executions x
-      JOIN (SELECT DISTINCT execution_id FROM candidates) c ON c.execution_id = x.id
-),
-ranked AS MATERIALIZED (
-    SELECT e.id, e.name,
-           ROW_NUMBER() OVER (PARTITION BY e.workflow_id, e.name
-                              ORDER BY e.created_at DESC, e.id DESC) AS rn
-      FROM executions e
-      JOIN step_keys k ON k.workflow_id = e.workflow_id AND k.name = e.name
-     WHERE e.status = 'completed'
-)
-SELECT e.id, e.name, r.name, i.subpath, used.hash, cur.hash
-  FROM ranked e
-  JOIN candidates i ON i.execution_id = e.id
-  JOIN current_versions c ON c.resource_id = i.resource_id AND c.subpath = i.subpath
-  JOIN versions used ON used.id = i.version_id
-  JOIN versions cur ON cur.id = c.version_id
-  JOIN resources r ON r.id = i.resource_id
- WHERE e.rn = 1 AND c.version_id <> i.version_id
- ORDER BY e.id, r.name, i.subpath
-"""
-
-# Of these executions, the ids that are the latest completed run of their step.
-_LATEST_SQL = """
-SELECT id FROM (
-    SELECT e.id, ROW_NUMBER() OVER (PARTITION BY e.workflow_id, e.name
-                                    ORDER BY e.created_at DESC, e.id DESC) AS rn
-      FROM executions e
-      JOIN (SELECT DISTINCT workflow_id, name FROM executions WHERE id IN :ids) k
-        ON k.workflow_id = e.workflow_id AND k.name = e.name
-     WHERE e.status = 'completed') ranked
- WHERE rn = 1
-"""
 
 
 class StaleInput(BaseModel):
@@ -108,17 +54,23 @@ class StaleExecution(BaseModel):
     rerun: list[str] = Field(description="Execution ids to re-run, this one first, in order.")
 
 
-def find_stale(catalog: Catalog, within: Iterable[str] | None = None) -> list[StaleExecution]:
-    """Every stale execution with its reasons and re-run chain.
+def find_stale(lineage: Lineage, within: Iterable[str] | None = None
+               ) -> list[StaleExecution]:
+    """Every stale execution with its reasons and re-run chain (``cat.lineage.stale()``).
 
     Args:
         within: only consider these execution ids as stale roots (e.g. the
             executions of a graph on screen), instead of the whole catalog.
+
+    Example:
+        >>> [s.rerun for s in find_stale(cat.lineage)]  # doctest: +SKIP
+        [['5b84...', '9c1e...']]
     """
     result = []
-    for exe_id, (name, why) in _stale_roots(catalog, within).items():
-        graph = catalog.lineage.downstream(f"execution:{exe_id}")
-        latest = _latest(catalog, [n.catalog_id for n in graph.of_kind("execution")])
+    for exe_id, (name, why) in _stale_roots(lineage.store, within).items():
+        graph = lineage.downstream(f"execution:{exe_id}")
+        latest = latest_completed(lineage.store,
+                                  [n.catalog_id for n in graph.of_kind("execution")])
         executions = [n for n in _topological(graph) if n.kind == "execution"
                       and n.catalog_id in latest]
         outputs = [n.id for n in graph.nodes if n.kind != "execution" and n.kind != "agent"]
@@ -128,7 +80,7 @@ def find_stale(catalog: Catalog, within: Iterable[str] | None = None) -> list[St
     return sorted(result, key=lambda item: (item.name, item.execution_id))
 
 
-def stale_ids_in_graph(catalog: Catalog, graph: LineageGraph) -> set[str]:
+def stale_ids_in_graph(catalog: HasStore, graph: LineageGraph) -> set[str]:
     """Node ids of ``graph`` to highlight as stale, from one query and a walk in memory.
 
     The same nodes :func:`find_stale` with ``within=`` the graph's executions
@@ -142,10 +94,10 @@ def stale_ids_in_graph(catalog: Catalog, graph: LineageGraph) -> set[str]:
         >>> graph.to_html(stale=stale_ids_in_graph(cat, graph))  # doctest: +SKIP
     """
     executions = [n.catalog_id for n in graph.of_kind("execution")]
-    roots = [f"execution:{e}" for e in _stale_roots(catalog, executions)]
+    roots = [f"execution:{e}" for e in _stale_roots(catalog.store, executions)]
     if not roots:
         return set()
-    latest = {f"execution:{e}" for e in _latest(catalog, executions)}
+    latest = {f"execution:{e}" for e in latest_completed(catalog.store, executions)}
     kinds = {n.id: n.kind for n in graph.nodes}
     downstream: dict[str, list[str]] = {}
     for edge in graph.edges:
@@ -161,36 +113,15 @@ def stale_ids_in_graph(catalog: Catalog, graph: LineageGraph) -> set[str]:
     return {n for n in stale if kinds.get(n) != "execution" or n in latest or n in roots}
 
 
-def _stale_roots(catalog: Catalog, within: Iterable[str] | None
+def _stale_roots(store: Store, within: Iterable[str] | None
                  ) -> dict[str, tuple[str, list[StaleInput]]]:
     """Stale executions (optionally among ``within``): id -> (name, changed inputs)."""
-    params: dict[str, object] = {"true": True}
-    scope = ""
-    if within is not None:
-        ids = list(dict.fromkeys(within))
-        if not ids:
-            return {}
-        scope, params["within"] = "AND i.execution_id IN :within", ids
-    stmt = text(_STALE_SQL.format(scope_inputs=scope))
-    if within is not None:
-        stmt = stmt.bindparams(bindparam("within", expanding=True))
-    with catalog.session() as s:
-        rows = s.execute(stmt, params).all()
     reasons: dict[str, tuple[str, list[StaleInput]]] = {}
-    for exe_id, name, resource, subpath, used, current in rows:
-        reasons.setdefault(exe_id, (name, []))[1].append(
-            StaleInput(ref=ResourceRef(resource, subpath or None), used_version=used,
-                       current_version=current))
+    for read in stale_reads(store, within):
+        reasons.setdefault(read.execution_id, (read.name, []))[1].append(
+            StaleInput(ref=ResourceRef(read.resource, read.subpath),
+                       used_version=read.used_hash, current_version=read.current_hash))
     return reasons
-
-
-def _latest(catalog: Catalog, ids: list[str]) -> set[str]:
-    """The ids among ``ids`` that are the latest completed run of their step."""
-    if not ids:
-        return set()
-    stmt = text(_LATEST_SQL).bindparams(bindparam("ids", expanding=True))
-    with catalog.session() as s:
-        return {r[0] for r in s.execute(stmt, {"ids": ids})}
 
 
 def _topological(graph: LineageGraph) -> list[LineageNode]:
@@ -230,34 +161,36 @@ def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]
     return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 
-def execution_diff(catalog: Catalog, a: str, b: str) -> ExecutionDiff:
-    """Parameters, metrics, input versions, code and workflow that differ between runs."""
-    ra, rb = catalog.get_execution(a), catalog.get_execution(b)
-    assets = {x.id: x for x in catalog.list_assets()}
+def execution_diff(store: Store, a: str, b: str) -> ExecutionDiff:
+    """Parameters, metrics, input versions, code and workflow that differ between runs.
 
-    def versions(exe_id: str, roles: tuple[str, ...]) -> dict[str, str | None]:
-        out: dict[str, str | None] = {}
-        for e in catalog.list_edges(exe_id):
-            if e.role.value not in roles:
-                continue
-            if e.ref is not None:
-                out[f"ref {e.ref}"] = e.version_hash
-            elif e.asset_id is not None and e.asset_id in assets:
-                asset = assets[e.asset_id]
-                out[f"asset {asset.asset_table}/{asset.filename}"] = asset.sha256
-            elif e.dataset_version_id is not None:
-                out[f"dataset_version {e.dataset_version_id}"] = e.dataset_version_id
-        return out
+    Raises:
+        NotFoundError: either execution is not in the catalog.
 
-    def workflow(exe_workflow_id: str | None) -> dict[str, Any]:
-        if exe_workflow_id is None:
-            return {}
-        wf = catalog.get_workflow(exe_workflow_id)
-        return {"name": wf.name, "version": wf.version, "checksum": wf.checksum, "url": wf.url}
-
+    Example:
+        >>> execution_diff(cat.store, first.id, second.id).same  # doctest: +SKIP
+        False
+    """
+    fa, fb = run_facts(store, a), run_facts(store, b)
     return ExecutionDiff(
-        a=a, b=b, parameters=_changed(ra.parameters, rb.parameters),
-        metrics=_changed(ra.metrics, rb.metrics),
-        inputs=_changed(versions(a, ("input",)), versions(b, ("input",))),
-        code=_changed(versions(a, ("code",)), versions(b, ("code",))),
-        workflow=_changed(workflow(ra.workflow_id), workflow(rb.workflow_id)))
+        a=a, b=b, parameters=_changed(fa.parameters, fb.parameters),
+        metrics=_changed(fa.metrics, fb.metrics),
+        inputs=_changed(_versions(fa.edges, "input"), _versions(fb.edges, "input")),
+        code=_changed(_versions(fa.edges, "code"), _versions(fb.edges, "code")),
+        workflow=_changed(fa.workflow, fb.workflow))
+
+
+def _versions(edges: Iterable[EdgeFact], role: str) -> dict[str, str | None]:
+    """What each edge of ``role`` points at -> the version it saw (later edges win)."""
+    out: dict[str, str | None] = {}
+    for e in edges:
+        if e.role != role:
+            continue
+        if e.resource is not None:
+            out[f"ref {ResourceRef(e.resource, e.subpath)}"] = e.version_hash
+        elif e.asset is not None:
+            table, filename, sha256 = e.asset
+            out[f"asset {table}/{filename}"] = sha256
+        elif e.dataset_version_id is not None:
+            out[f"dataset_version {e.dataset_version_id}"] = e.dataset_version_id
+    return out

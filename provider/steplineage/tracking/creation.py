@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from steplineage.errors import CatalogUnavailableError, ExecutionError, StagingError
 from steplineage.ids import new_id, utcnow
-from steplineage.lineage.rules import check_consistency
 from steplineage.models import EdgeRole, ExecutionConfig, WorkflowRecord, WorkflowType
 from steplineage.ops import EdgesAdded, ExecutionCreated
 from steplineage.status import Status
@@ -112,7 +111,7 @@ def _stage_inputs(exe: Execution) -> None:
     with exe._batched():  # one transaction: input edges, declared outputs, checks
         if edges:
             exe._write(EdgesAdded(execution_id=exe.id, edges=edges, at=utcnow()),
-                        check=lambda s: check_consistency(exe, s, edges))
+                        check=exe._consistency_check(edges))
         for spec in exe.config.outputs:
             exe.add_output(spec)
         if exe.config.results is not None:

@@ -117,6 +117,11 @@ class Execution:
     def _write(self, op: Op, check: Check | None = None) -> None:
         self._writer.write(op, check)
 
+    def _consistency_check(self, edges: list[EdgeSpec]) -> Check:
+        """The consistency rule for new input edges, run in the transaction that adds them."""
+        return lambda s: check_consistency(s, edges, execution_id=self.id, name=self.name,
+                                           mode=self.catalog.settings.consistency)
+
     def _defer(self, op: Op) -> None:
         self._writer.defer(op)
 
@@ -278,7 +283,7 @@ class Execution:
         ref = self.catalog.resolve_ref(spec)
         edges = [ref_edge(self.catalog, EdgeRole.input, ref, online=not self.offline)]
         self._write(EdgesAdded(execution_id=self.id, edges=edges, at=utcnow()),
-                    check=lambda s: check_consistency(self, s, edges))
+                    check=self._consistency_check(edges))
         return ref
 
     def add_output(self, spec: InputSpec) -> ResourceRef:
@@ -298,7 +303,8 @@ class Execution:
                         valid=False)
         op = EdgesAdded(execution_id=self.id, edges=[edge], at=utcnow())
         if self.parent_id:  # siblings may conflict: check now, so the error comes from here
-            self._write(op, check=lambda s: check_conflicts(self, s, ref))
+            self._write(op, check=lambda s: check_conflicts(
+                s, ref, execution_id=self.id, name=self.name, parent_id=self.parent_id))
         else:
             self._defer(op)
         self._outputs.append(edge)
