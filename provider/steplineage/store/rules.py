@@ -1,6 +1,6 @@
 """The lookups behind the conflict rule, run in the transaction that records the edges.
 
-:mod:`steplineage.lineage.rules` decides; this module only reads. The
+:mod:`steplineage.tracking.rules` decides; this module only reads. The
 consistency rule's walk is :meth:`~steplineage.store.lineage.LineageReader.upstream_versions`.
 
 Example:

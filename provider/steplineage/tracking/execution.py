@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from steplineage.errors import ExecutionError, StatusTransitionError
 from steplineage.ids import new_id, utcnow
-from steplineage.lineage.rules import check_conflicts, check_consistency
+from steplineage.tracking.rules import check_conflicts, check_consistency
 from steplineage.local.atomic import write_json
 from steplineage.models import (
     AssetRecord,
