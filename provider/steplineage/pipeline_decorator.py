@@ -93,7 +93,7 @@ def _pipeline(cat: Catalog, pipeline_id: str) -> dict[str, Any]:
     from steplineage.registry.pipelines import get_pipeline
 
     return cat._cached(f"pipeline:{pipeline_id}",
-                       lambda: get_pipeline(cat, pipeline_id).model_dump())
+                       lambda: get_pipeline(cat.store, pipeline_id).model_dump())
 
 
 def _pipeline_workflow(pipe: dict[str, Any]) -> WorkflowRecord:
@@ -110,7 +110,7 @@ def _previous_watermark(cat: Catalog, workflow: str) -> str | None:
     from steplineage.registry.pipelines import last_watermark
 
     try:
-        return last_watermark(cat, workflow)
+        return last_watermark(cat.store, workflow)
     except CatalogUnavailableError:
         log.warning("steplineage: catalog unreachable, %s starts without a watermark", workflow)
         return None

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from steplineage.catalog.registry_methods import RegistryMixin
 from steplineage.errors import (CatalogError, CatalogUnavailableError, NotFoundError,
                                 UnknownAssetTableError, UnknownAssetTypeError,
                                 UnknownResourceError)
@@ -30,7 +31,6 @@ from steplineage.models import (AssetRecord, EdgeRole, ExecutionConfig, Executio
                                 LineageEdgeRecord, ResourceRecord, ResourceRef, ResourceRole,
                                 WorkflowRecord, WorkflowType)
 from steplineage.objectstore import ObjectStore
-from steplineage.registry.mixin import RegistryMixin
 from steplineage.settings import Settings, get_settings
 from steplineage.status import Status
 from steplineage.store import agents, assets, datasets, executions, resources, workflows

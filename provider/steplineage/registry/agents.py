@@ -18,10 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+if TYPE_CHECKING:  # the store is imported where used: the models stay free of SQLAlchemy
+    from steplineage.store.store import Store
 
 __all__ = ["AgentKind", "AgentLink", "AgentRecord", "agents_of", "list_agents"]
 
@@ -48,39 +47,27 @@ class AgentLink(BaseModel):
     role: str = Field(description="What the agent did for this run (e.g. modeller).")
 
 
-def _record(row: object) -> AgentRecord:
-    return AgentRecord(id=row.id, name=row.name, kind=row.kind,  # type: ignore[attr-defined]
-                       description=row.description)  # type: ignore[attr-defined]
-
-
-def list_agents(catalog: Catalog, kind: AgentKind | None = None) -> list[AgentRecord]:
+def list_agents(store: Store, kind: AgentKind | None = None) -> list[AgentRecord]:
     """Every agent (of one kind), by name.
 
     Example:
-        >>> [a.name for a in list_agents(cat, kind="service")]  # doctest: +SKIP
+        >>> [a.name for a in list_agents(cat.store, kind="service")]  # doctest: +SKIP
         ['airflow-prod']
     """
-    from steplineage.store import orm
+    from steplineage.store import agents
 
-    query = select(orm.Agent).order_by(orm.Agent.name)
-    if kind is not None:
-        query = query.where(orm.Agent.kind == kind)
-    with catalog.session() as s:
-        return [_record(a) for a in s.scalars(query)]
+    return [AgentRecord.model_validate(a, from_attributes=True)
+            for a in agents.list_agents(store, kind)]
 
 
-def agents_of(catalog: Catalog, execution_id: str) -> list[AgentLink]:
+def agents_of(store: Store, execution_id: str) -> list[AgentLink]:
     """The agents linked to one execution, with their roles, by name.
 
     Example:
-        >>> [(a.agent.name, a.role) for a in agents_of(cat, run_id)]  # doctest: +SKIP
+        >>> [(a.agent.name, a.role) for a in agents_of(cat.store, run_id)]  # doctest: +SKIP
         [('Ada Lovelace', 'modeller')]
     """
-    from steplineage.store import orm
+    from steplineage.store import agents
 
-    with catalog.session() as s:
-        rows = s.execute(select(orm.Agent, orm.ExecutionAgent.role)
-                         .join(orm.ExecutionAgent, orm.ExecutionAgent.agent_id == orm.Agent.id)
-                         .where(orm.ExecutionAgent.execution_id == execution_id)
-                         .order_by(orm.Agent.name)).all()
-        return [AgentLink(agent=_record(a), role=role) for a, role in rows]
+    return [AgentLink(agent=AgentRecord.model_validate(a, from_attributes=True), role=role)
+            for a, role in agents.agents_of(store, execution_id)]

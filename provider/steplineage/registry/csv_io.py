@@ -37,7 +37,7 @@ from steplineage.registry.model_runs import BatchResult, ModelRunRecord
 from steplineage.registry.templates import WorkflowTemplate, get_workflow_template
 
 if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+    from steplineage.registry.ports import RegistryCatalog
 
 __all__ = ["MAX_CELL_CHARS", "generate_csv_template", "import_model_runs_csv",
            "regenerate_csv_from_batch"]
@@ -81,12 +81,12 @@ def _render(columns: list[str], rows: list[dict[str, str]]) -> str:
     return out.getvalue()
 
 
-def _resolve(catalog: Catalog, template: WorkflowTemplate | str) -> WorkflowTemplate:
-    return get_workflow_template(catalog, template if isinstance(template, str)
+def _resolve(catalog: RegistryCatalog, template: WorkflowTemplate | str) -> WorkflowTemplate:
+    return get_workflow_template(catalog.store, template if isinstance(template, str)
                                  else template.name)
 
 
-def generate_csv_template(catalog: Catalog, template: WorkflowTemplate | str,
+def generate_csv_template(catalog: RegistryCatalog, template: WorkflowTemplate | str,
                           path: str | Path | None = None) -> str:
     """The CSV header for a registered template's model runs; written to ``path`` if given.
 
@@ -109,7 +109,7 @@ def _record_cells(record: ModelRunRecord) -> dict[str, str]:
     return cells
 
 
-def regenerate_csv_from_batch(catalog: Catalog, batch_id: str,
+def regenerate_csv_from_batch(catalog: RegistryCatalog, batch_id: str,
                               path: str | Path | None = None) -> str:
     """A registered batch as CSV (current records, original row order); to ``path`` if given.
 
@@ -119,10 +119,10 @@ def regenerate_csv_from_batch(catalog: Catalog, batch_id: str,
     Example:
         >>> sl.regenerate_csv_from_batch(cat, result.batch_id, "batch.csv")  # doctest: +SKIP
     """
-    from steplineage.registry.store import batch_records
+    from steplineage.registry.registration import batch_records
 
-    name, records = batch_records(catalog, batch_id)
-    columns = template_columns(get_workflow_template(catalog, name))
+    name, records = batch_records(catalog.store, batch_id)
+    columns = template_columns(get_workflow_template(catalog.store, name))
     text = _render(columns, [_record_cells(r) for r in records])
     if path is not None:
         write_text(path, text, durable=True)
@@ -228,7 +228,7 @@ def _check_header(template: WorkflowTemplate, header: list[str]) -> None:
                                  "the header", row=1, column=column)
 
 
-def import_model_runs_csv(catalog: Catalog, path: str | Path) -> BatchResult:
+def import_model_runs_csv(catalog: RegistryCatalog, path: str | Path) -> BatchResult:
     """Register every row of a model-run CSV as one batch (all rows or none).
 
     Raises:
@@ -241,7 +241,7 @@ def import_model_runs_csv(catalog: Catalog, path: str | Path) -> BatchResult:
         3
     """
     from steplineage.errors import ModelRunValidationError, NotFoundError
-    from steplineage.registry.store import register_batch
+    from steplineage.registry.registration import register_batch
 
     header, rows = read_csv_records(_decode(Path(path).read_bytes()))
     if not rows:
@@ -249,7 +249,7 @@ def import_model_runs_csv(catalog: Catalog, path: str | Path) -> BatchResult:
     names = {r.get("template") for _, r in rows if r.get("template")}
     if len(names) == 1:
         try:
-            _check_header(get_workflow_template(catalog, names.pop()), header)
+            _check_header(get_workflow_template(catalog.store, names.pop()), header)
         except NotFoundError:
             pass  # reported for every row by the batch check
     return register_batch(catalog, [r for _, r in rows], [f"row {n}" for n, _ in rows])

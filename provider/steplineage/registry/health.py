@@ -13,14 +13,15 @@ Example:
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+if TYPE_CHECKING:  # the store is imported where used: the models stay free of SQLAlchemy
+    from steplineage.local.spool import Spool
+    from steplineage.registry.ports import HealthSources
+    from steplineage.store.store import Store
 
 __all__ = ["HealthCheck", "HealthReport", "check_health"]
 
@@ -49,45 +50,40 @@ class HealthReport(BaseModel):
         return next(c for c in self.checks if c.name == name)
 
 
-def _catalog(cat: Catalog) -> HealthCheck:
-    from sqlalchemy import text
+def _catalog(store: Store) -> HealthCheck:
+    from steplineage.store.probe import ping
 
-    url = cat.spool_key
-    started = time.perf_counter()
-    try:
-        with cat.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure is the answer
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    url = store.identity
+    found = ping(store)
+    if not found.ok:
         return HealthCheck(name="catalog", ok=False, detail=(
-            f"{url} is unreachable ({first[:300]}); steps keep running and spool their "
-            "writes until it is back"), data={"url": url})
-    ms = (time.perf_counter() - started) * 1000
+            f"{url} is unreachable ({(found.error or '')[:300]}); steps keep running and spool "
+            "their writes until it is back"), data={"url": url})
     return HealthCheck(name="catalog", ok=True, detail=f"{url} reachable",
-                       data={"url": url, "round_trip_ms": round(ms, 1)})
+                       data={"url": url, "round_trip_ms": round(found.round_trip_ms or 0.0, 1)})
 
 
-def _schema(cat: Catalog, reachable: bool) -> HealthCheck:
-    from steplineage.store import engine as engines
+def _schema(store: Store, reachable: bool) -> HealthCheck:
+    from steplineage.store.engine import head_revision
+    from steplineage.store.probe import schema_revisions
 
-    head = engines.head_revision()
     if not reachable:
         return HealthCheck(name="schema", ok=False, detail="not checked: catalog unreachable",
-                           data={"expected": head})
-    current = engines.current_revision(cat.engine)
+                           data={"expected": head_revision()})
+    current, head = schema_revisions(store)
     if current != head:
         return HealthCheck(name="schema", ok=False, detail=(
             f"schema is at {current or 'none (empty)'}, this steplineage needs {head}: run "
-            f"`steplineage db upgrade --url '{cat.spool_key}'`"),
+            f"`steplineage db upgrade --url '{store.identity}'`"),
             data={"current": current, "expected": head})
     return HealthCheck(name="schema", ok=True, detail=f"revision {current} (current)",
                        data={"current": current, "expected": head})
 
 
-def _object_store(cat: Catalog) -> HealthCheck:
-    url = cat.settings.resolved_object_store()
+def _object_store(sources: HealthSources) -> HealthCheck:
+    url = sources.settings.resolved_object_store()
     try:
-        store = cat.object_store
+        store = sources.object_store
         # Write, read back and remove a probe: listing alone does not prove we can upload.
         probe = f"{store.root}/tmp/health-{uuid.uuid4().hex}"
         store.fs.makedirs(f"{store.root}/tmp", exist_ok=True)
@@ -106,15 +102,15 @@ def _object_store(cat: Catalog) -> HealthCheck:
                        data={"url": url})
 
 
-def _spool(cat: Catalog) -> HealthCheck:
+def _spool(spool: Spool, key: str) -> HealthCheck:
     try:
-        status = cat.spool.status()
+        status = spool.status()
     except Exception as exc:  # noqa: BLE001
         return HealthCheck(name="spool", ok=False, detail=f"cannot read the spool ({exc})",
-                           data={"path": str(cat.spool.path)})
-    mine = status.get(cat.spool_key, {})
+                           data={"path": str(spool.path)})
+    mine = status.get(key, {})
     waiting = int(mine.get("operations", 0) or 0)
-    data = {"path": str(cat.spool.path), "pending": waiting,
+    data = {"path": str(spool.path), "pending": waiting,
             "pending_all_catalogs": sum(int(v["operations"]) for v in status.values()),
             "oldest": mine.get("oldest")}
     if waiting:
@@ -124,13 +120,14 @@ def _spool(cat: Catalog) -> HealthCheck:
     return HealthCheck(name="spool", ok=True, detail="nothing waiting", data=data)
 
 
-def check_health(cat: Catalog) -> HealthReport:
+def check_health(sources: HealthSources) -> HealthReport:
     """Run every check; see the module docstring.
 
     Example:
         >>> check_health(cat).check("schema").detail  # doctest: +SKIP
         'revision 0003 (current)'
     """
-    catalog = _catalog(cat)
-    checks = [catalog, _schema(cat, catalog.ok), _object_store(cat), _spool(cat)]
+    catalog = _catalog(sources.store)
+    checks = [catalog, _schema(sources.store, catalog.ok), _object_store(sources),
+              _spool(sources.spool, sources.store.identity)]
     return HealthReport(ok=all(c.ok for c in checks), checks=checks)

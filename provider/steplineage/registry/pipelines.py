@@ -23,13 +23,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 
-from steplineage.ids import utcnow
 from steplineage.errors import NotFoundError
 
-if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+if TYPE_CHECKING:  # the store is imported where used: the models stay free of SQLAlchemy
+    from steplineage.registry.ports import RegistryCatalog
+    from steplineage.store.pipelines import PipelineRow
+    from steplineage.store.store import Store
 
 __all__ = ["PipelineConfig", "PipelineRecord", "get_pipeline", "last_watermark",
            "list_pipelines", "set_pipeline_active", "sync_pipeline_config"]
@@ -91,110 +91,79 @@ def pipeline_id(name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, name))
 
 
-def _record(row: Any) -> PipelineRecord:
-    return PipelineRecord(id=row.id, name=row.name, description=row.description,
-                          active=row.active, default_watermark=row.default_watermark,
-                          next_watermark=row.next_watermark)
+def _record(row: PipelineRow) -> PipelineRecord:
+    return PipelineRecord.model_validate(row, from_attributes=True)
 
 
-def sync_pipeline_config(catalog: Catalog, config: PipelineConfig) -> PipelineRecord:
+def sync_pipeline_config(catalog: RegistryCatalog, config: PipelineConfig) -> PipelineRecord:
     """Create or update the pipeline (idempotent); returns the catalog's current state.
 
     Example:
         >>> sync_pipeline_config(cat, PipelineConfig(name="orders")).active  # doctest: +SKIP
         True
     """
-    from steplineage.store import orm
-    from steplineage.store.versions import insert_or_lose_race
+    from steplineage.store.pipelines import PipelineRow, sync_pipeline
 
     catalog.add_workflow(config.name, workflow_type="script", description=config.description)
-    pid = pipeline_id(config.name)
-    with catalog.session() as s:
-        row = s.get(orm.Pipeline, pid)
-        if row is None:
-            row = orm.Pipeline(id=pid, name=config.name, description=config.description,
-                               active=True if config.active is None else config.active,
-                               default_watermark=config.default_watermark,
-                               next_watermark=config.next_watermark)
-            if insert_or_lose_race(s, row):
-                return _record(row)
-            row = s.get(orm.Pipeline, pid, with_for_update=True)
-        assert row is not None
-        changes = {"description": config.description,
-                   "default_watermark": config.default_watermark,
-                   "next_watermark": config.next_watermark}
-        if config.active is not None:
-            changes["active"] = config.active
-        if any(getattr(row, k) != v for k, v in changes.items()):
-            for key, value in changes.items():
-                setattr(row, key, value)
-            row.updated_at = utcnow()
-        return _record(row)
+    return _record(sync_pipeline(catalog.store, PipelineRow(
+        id=pipeline_id(config.name), name=config.name, description=config.description,
+        active=True if config.active is None else config.active,
+        default_watermark=config.default_watermark, next_watermark=config.next_watermark),
+        keep_active=config.active is None))
 
 
-def get_pipeline(catalog: Catalog, name_or_id: str) -> PipelineRecord:
+def get_pipeline(store: Store, name_or_id: str) -> PipelineRecord:
     """A pipeline by id or name.
 
     Raises:
         NotFoundError: no such pipeline.
 
     Example:
-        >>> get_pipeline(cat, "orders").id  # doctest: +SKIP
+        >>> get_pipeline(cat.store, "orders").id  # doctest: +SKIP
         '09d7520e-0a24-534a-993c-c09bf273fe12'
     """
-    from steplineage.store import orm
+    from steplineage.store.pipelines import find_pipeline
 
-    with catalog.session() as s:
-        row = s.get(orm.Pipeline, name_or_id) or s.get(orm.Pipeline, pipeline_id(name_or_id))
-        if row is None:
-            raise NotFoundError(f"no pipeline {name_or_id!r}: create it with "
-                                "cat.sync_pipeline_config(sl.PipelineConfig(name=...))")
-        return _record(row)
+    row = find_pipeline(store, name_or_id, pipeline_id(name_or_id))
+    if row is None:
+        raise NotFoundError(f"no pipeline {name_or_id!r}: create it with "
+                            "cat.sync_pipeline_config(sl.PipelineConfig(name=...))")
+    return _record(row)
 
 
-def list_pipelines(catalog: Catalog) -> list[PipelineRecord]:
+def list_pipelines(store: Store) -> list[PipelineRecord]:
     """Every pipeline, by name.
 
     Example:
-        >>> [p.name for p in list_pipelines(cat)]  # doctest: +SKIP
+        >>> [p.name for p in list_pipelines(cat.store)]  # doctest: +SKIP
         ['orders']
     """
-    from steplineage.store import orm
+    from steplineage.store import pipelines
 
-    with catalog.session() as s:
-        return [_record(r) for r in s.scalars(select(orm.Pipeline).order_by(orm.Pipeline.name))]
+    return [_record(r) for r in pipelines.list_pipelines(store)]
 
 
-def set_pipeline_active(catalog: Catalog, name_or_id: str, active: bool) -> PipelineRecord:
+def set_pipeline_active(store: Store, name_or_id: str, active: bool) -> PipelineRecord:
     """Switch a pipeline on or off (off: its runs are recorded as skipped and do not run).
 
     Example:
-        >>> set_pipeline_active(cat, "orders", False).active  # doctest: +SKIP
+        >>> set_pipeline_active(cat.store, "orders", False).active  # doctest: +SKIP
         False
     """
-    from steplineage.store import orm
+    from steplineage.store import pipelines
 
-    found = get_pipeline(catalog, name_or_id)
-    with catalog.session() as s:
-        row = s.get(orm.Pipeline, found.id)
-        assert row is not None
-        row.active = active
-        row.updated_at = utcnow()
-        return _record(row)
+    row = pipelines.set_pipeline_active(store, get_pipeline(store, name_or_id).id, active)
+    assert row is not None  # pipelines are never deleted
+    return _record(row)
 
 
-def last_watermark(catalog: Catalog, workflow: str) -> str | None:
+def last_watermark(store: Store, workflow: str) -> str | None:
     """The ``next_watermark`` of the newest completed run of ``workflow`` that set one.
 
     Example:
-        >>> last_watermark(cat, "orders")  # doctest: +SKIP
+        >>> last_watermark(cat.store, "orders")  # doctest: +SKIP
         '2024-05-01T00:00:00+00:00'
     """
-    from steplineage.store import orm
+    from steplineage.store import pipelines
 
-    with catalog.session() as s:
-        return s.scalars(
-            select(orm.Execution.next_watermark).join(orm.Workflow)
-            .where(orm.Workflow.name == workflow, orm.Execution.status == "completed",
-                   orm.Execution.next_watermark.is_not(None))
-            .order_by(orm.Execution.created_at.desc(), orm.Execution.id).limit(1)).first()
+    return pipelines.last_watermark(store, workflow)

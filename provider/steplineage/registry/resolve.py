@@ -16,34 +16,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from steplineage.store import orm
 from steplineage.errors import SteplineageError
-from steplineage.models import ResourceRef
+from steplineage.models import ResourceRecord, ResourceRef
 from steplineage.registry.model_runs import ModelRunRecord, parse_record
-from steplineage.registry.templates import SlotKind, TemplateSlot, WorkflowTemplate, template_id
+from steplineage.registry.templates import (SlotKind, TemplateSlot, WorkflowTemplate,
+                                            from_stored, template_id)
+from steplineage.store.model_runs import NewRun, RunEdge, VersionKey
 from steplineage.store.versions import placeholder_hash
 
 if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+    from steplineage.store.registry import RunLookups
 
-__all__ = ["Plan", "PlannedEdge", "Resolver"]
+__all__ = ["Plan", "Resolver"]
 
-_CHUNK = 500
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-VersionKey = tuple[str, str, str, str]  # resource_id, subpath ('' = whole), hash, kind
-
-
-@dataclass
-class PlannedEdge:
-    role: str
-    resource_id: str | None = None
-    subpath: str | None = None
-    version: VersionKey | None = None
-    asset_id: str | None = None
-    dataset_version_id: str | None = None
 
 
 @dataclass
@@ -54,14 +41,18 @@ class Plan:
     record: ModelRunRecord
     template: WorkflowTemplate
     workflow_id: str
-    edges: list[PlannedEdge] = field(default_factory=list)
+    edges: list[RunEdge] = field(default_factory=list)
     agents: list[tuple[str, str]] = field(default_factory=list)  # (agent_id, role)
 
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    items = sorted(set(values))
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
+    def new_run(self) -> NewRun:
+        """The run as the store writes it."""
+        r = self.record
+        assert self.template.id is not None  # planned from a stored template
+        return NewRun(run_id=self.run_id, workflow_id=self.workflow_id,
+                      template_id=self.template.id, template_name=self.template.name,
+                      name=r.display_name, description=r.description, start_time=r.start_time,
+                      end_time=r.end_time, parameters=r.annotations,
+                      record=r.model_dump(mode="json"), edges=self.edges, agents=self.agents)
 
 
 def split_dataset(value: str) -> tuple[str, int | None]:
@@ -83,11 +74,16 @@ def split_ref(value: str) -> tuple[ResourceRef, str | None]:
 
 
 class Resolver:
-    """Checks records and resolves their ids inside one session."""
+    """Checks records and resolves their ids inside the transaction that writes them.
 
-    def __init__(self, catalog: Catalog, session: Session):
-        self.catalog = catalog
-        self.s = session
+    Args:
+        lookups: the store's bulk lookups in that transaction.
+        resources: every registered resource (the facade's cached list).
+    """
+
+    def __init__(self, lookups: RunLookups, resources: Sequence[ResourceRecord]):
+        self.lookups = lookups
+        self.resources = {r.name: r.id for r in resources}
 
     def plan(self, raws: Sequence[ModelRunRecord | dict[str, Any]], labels: Sequence[str],
              run_ids: Sequence[str] | None = None) -> tuple[list[Plan], list[str]]:
@@ -107,11 +103,10 @@ class Resolver:
         slot_maps = {name: {(d, s.name): s for d in ("inputs", "outputs")
                             for s in getattr(t, d)} for name, (t, _) in templates.items()}
         values = [(kind, v) for r in good for kind, v in self._values(r, slot_maps)]
-        datasets = self._datasets({split_dataset(v)[0] for kind, v in values
-                                   if kind is SlotKind.dataset})
-        assets = self._assets({v for kind, v in values if kind is SlotKind.asset})
-        agents = self._agents({a for r in good for a in r.agents.values()})
-        resources = {r.name: r.id for r in self.catalog.list_resources()}
+        datasets = self.lookups.dataset_versions({split_dataset(v)[0] for kind, v in values
+                                                  if kind is SlotKind.dataset})
+        assets = self.lookups.asset_types({v for kind, v in values if kind is SlotKind.asset})
+        agents = self.lookups.agent_ids({a for r in good for a in r.agents.values()})
         current: dict[tuple[str, str], VersionKey] = {}
         plans: list[Plan] = []
         for i, (record, label) in enumerate(zip(records, labels)):
@@ -143,7 +138,7 @@ class Resolver:
                                         f"{known or 'none'})")
                         continue
                     edge = self._edge(slot, value, direction, run_id, datasets, assets,
-                                      resources, current, problems, label)
+                                      current, problems, label)
                     if edge is not None:
                         plan.edges.append(edge)
             allowed = set(template.required_annotations) | set(template.optional_annotations)
@@ -175,8 +170,8 @@ class Resolver:
 
     def _edge(self, slot: TemplateSlot, value: str, direction: str, run_id: str,
               datasets: dict[str, dict[int, str]], assets: dict[str, set[str]],
-              resources: dict[str, str], current: dict[tuple[str, str], VersionKey],
-              problems: list[str], label: str) -> PlannedEdge | None:
+              current: dict[tuple[str, str], VersionKey], problems: list[str],
+              label: str) -> RunEdge | None:
         role = "input" if direction == "inputs" else "output"
         where = f"{label}: {role} slot {slot.name!r}"
         if slot.kind is SlotKind.dataset:
@@ -192,7 +187,7 @@ class Resolver:
                 problems.append(f"{where}: dataset {name!r} has no version {number} "
                                 f"(it has {', '.join(map(str, sorted(versions)))})")
                 return None
-            return PlannedEdge(role, dataset_version_id=versions[number])
+            return RunEdge(role, dataset_version_id=versions[number])
         if slot.kind is SlotKind.asset:
             types = assets.get(value)
             if types is None:
@@ -204,13 +199,13 @@ class Resolver:
                                 f"{', '.join(sorted(types)) or 'none'}, the slot takes "
                                 f"{', '.join(slot.asset_types)}")
                 return None
-            return PlannedEdge(role, asset_id=value)
+            return RunEdge(role, asset_id=value)
         try:
             ref, digest = split_ref(value)
         except SteplineageError as exc:
             problems.append(f"{where}: {value!r} is not resource[:subpath][@sha256] ({exc})")
             return None
-        resource_id = resources.get(ref.name)
+        resource_id = self.resources.get(ref.name)
         if resource_id is None:
             problems.append(f"{where}: unknown resource {ref.name!r}; register it with "
                             f"cat.add_resource({ref.name!r}, uri=..., role=...)")
@@ -221,23 +216,12 @@ class Resolver:
         elif role == "output":
             # Written by this run, content unknown here: a placeholder unique to the run.
             key = (resource_id, sub, placeholder_hash(ref, run_id), "placeholder")
-        else:
-            key = current.get((resource_id, sub)) or self._current(ref, resource_id)
-            current[(resource_id, sub)] = key
-        return PlannedEdge(role, resource_id=resource_id, subpath=ref.subpath, version=key)
-
-    def _current(self, ref: ResourceRef, resource_id: str) -> VersionKey:
-        """What the catalog last knew the ref to hold (as ``current_version`` without hashing:
-        a registered run's files need not be on this machine)."""
-        sub = ref.subpath or ""
-        latest = self.s.scalars(
-            select(orm.Version).join(orm.LineageEdge, orm.LineageEdge.version_id == orm.Version.id)
-            .where(orm.Version.resource_id == resource_id, orm.Version.subpath == sub,
-                   orm.LineageEdge.role == "output", orm.LineageEdge.valid.is_(True))
-            .order_by(orm.LineageEdge.created_at.desc()).limit(1)).first()
-        if latest is not None:
-            return (resource_id, sub, latest.hash, latest.kind)
-        return (resource_id, sub, placeholder_hash(ref, "initial"), "placeholder")
+        else:  # what the catalog last knew the ref to hold (looked up once per ref)
+            if (resource_id, sub) not in current:
+                hash_, kind = self.lookups.current_hash(resource_id, ref)
+                current[(resource_id, sub)] = (resource_id, sub, hash_, kind)
+            key = current[(resource_id, sub)]
+        return RunEdge(role, resource_id=resource_id, subpath=ref.subpath, version=key)
 
     # -- bulk lookups -----------------------------------------------------------------
 
@@ -256,39 +240,8 @@ class Resolver:
 
     def _templates(self, names: set[str]) -> dict[str, tuple[WorkflowTemplate, str]]:
         out: dict[str, tuple[WorkflowTemplate, str]] = {}
-        for name in names:
-            row = self.s.get(orm.WorkflowTemplate, name) or self.s.get(orm.WorkflowTemplate,
-                                                                       template_id(name))
+        for name in names:  # a batch names one template, rarely a few
+            row = self.lookups.template(name, template_id(name))
             if row is not None:
-                out[name] = (WorkflowTemplate(name=row.name, description=row.description,
-                                              id=row.id, **row.definition), row.workflow_id)
-        return out
-
-    def _datasets(self, names: set[str]) -> dict[str, dict[int, str]]:
-        out: dict[str, dict[int, str]] = {}
-        for chunk in _chunks(names):
-            for name, number, dv_id in self.s.execute(
-                    select(orm.Dataset.name, orm.DatasetVersion.version, orm.DatasetVersion.id)
-                    .join(orm.DatasetVersion, orm.DatasetVersion.dataset_id == orm.Dataset.id)
-                    .where(orm.Dataset.name.in_(chunk))):
-                out.setdefault(name, {})[number] = dv_id
-        return out
-
-    def _assets(self, ids: set[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for chunk in _chunks(ids):
-            for asset_id, type_name in self.s.execute(
-                    select(orm.Asset.id, orm.AssetTypeLink.type_name)
-                    .outerjoin(orm.AssetTypeLink, orm.AssetTypeLink.asset_id == orm.Asset.id)
-                    .where(orm.Asset.id.in_(chunk))):
-                types = out.setdefault(asset_id, set())
-                if type_name is not None:
-                    types.add(type_name)
-        return out
-
-    def _agents(self, names: set[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in _chunks(names):
-            out.update(self.s.execute(select(orm.Agent.name, orm.Agent.id)
-                                      .where(orm.Agent.name.in_(chunk))).all())
+                out[name] = (from_stored(row), row.workflow_id)
         return out

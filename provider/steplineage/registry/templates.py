@@ -24,12 +24,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import select
 
 from steplineage.errors import NotFoundError, TemplateError
 
-if TYPE_CHECKING:
-    from steplineage.catalog.catalog import Catalog
+if TYPE_CHECKING:  # the store is imported where used: the models stay free of SQLAlchemy
+    from steplineage.registry.ports import RegistryCatalog
+    from steplineage.store.registry import TemplateRow
+    from steplineage.store.store import Store
 
 __all__ = ["SlotKind", "TemplateSlot", "WorkflowTemplate", "add_workflow_template",
            "get_workflow_template", "list_workflow_templates"]
@@ -158,12 +159,14 @@ def template_id(name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, name))
 
 
-def _from_row(row: Any) -> WorkflowTemplate:
+def from_stored(row: TemplateRow) -> WorkflowTemplate:
+    """The template a stored row holds."""
     return WorkflowTemplate(name=row.name, description=row.description, id=row.id,
                             **row.definition)
 
 
-def add_workflow_template(catalog: Catalog, template: WorkflowTemplate) -> WorkflowTemplate:
+def add_workflow_template(catalog: RegistryCatalog, template: WorkflowTemplate
+                          ) -> WorkflowTemplate:
     """Register ``template`` (idempotent for an identical one) and its workflow.
 
     Raises:
@@ -173,21 +176,13 @@ def add_workflow_template(catalog: Catalog, template: WorkflowTemplate) -> Workf
         >>> add_workflow_template(cat, WorkflowTemplate(name="m")).name  # doctest: +SKIP
         'm'
     """
-    from steplineage.store import orm
-    from steplineage.store.versions import insert_or_lose_race
+    from steplineage.store.registry import TemplateRow, insert_template
 
     wf = catalog.add_workflow(template.name, workflow_type="manual", version=template.version,
                               description=template.description)
-    tid = template_id(template.name)
-    with catalog.session() as s:
-        row = s.get(orm.WorkflowTemplate, tid)
-        if row is None:
-            row = orm.WorkflowTemplate(id=tid, name=template.name, workflow_id=wf.id,
-                                       description=template.description,
-                                       definition=template.definition())
-            if not insert_or_lose_race(s, row):
-                row = s.get(orm.WorkflowTemplate, tid)
-        existing = _from_row(row)
+    existing = from_stored(insert_template(catalog.store, TemplateRow(
+        id=template_id(template.name), name=template.name, workflow_id=wf.id,
+        description=template.description, definition=template.definition())))
     if existing.model_copy(update={"id": None}) != template.model_copy(update={"id": None}):
         raise TemplateError(
             f"a different workflow template named {template.name!r} is already registered; "
@@ -196,36 +191,32 @@ def add_workflow_template(catalog: Catalog, template: WorkflowTemplate) -> Workf
     return existing
 
 
-def get_workflow_template(catalog: Catalog, name_or_id: str) -> WorkflowTemplate:
+def get_workflow_template(store: Store, name_or_id: str) -> WorkflowTemplate:
     """A registered template by name or id.
 
     Raises:
         NotFoundError: no such template.
 
     Example:
-        >>> get_workflow_template(cat, "flood-model").version  # doctest: +SKIP
+        >>> get_workflow_template(cat.store, "flood-model").version  # doctest: +SKIP
         '2.1'
     """
-    from steplineage.store import orm
+    from steplineage.store.registry import find_template
 
-    with catalog.session() as s:
-        row = s.get(orm.WorkflowTemplate, name_or_id) or s.get(orm.WorkflowTemplate,
-                                                                template_id(name_or_id))
-        if row is None:
-            raise NotFoundError(f"no workflow template {name_or_id!r}: register it with "
-                                "cat.add_workflow_template(sl.WorkflowTemplate(name=..., ...))")
-        return _from_row(row)
+    row = find_template(store, name_or_id, template_id(name_or_id))
+    if row is None:
+        raise NotFoundError(f"no workflow template {name_or_id!r}: register it with "
+                            "cat.add_workflow_template(sl.WorkflowTemplate(name=..., ...))")
+    return from_stored(row)
 
 
-def list_workflow_templates(catalog: Catalog) -> list[WorkflowTemplate]:
+def list_workflow_templates(store: Store) -> list[WorkflowTemplate]:
     """Every registered template, by name.
 
     Example:
-        >>> [t.name for t in list_workflow_templates(cat)]  # doctest: +SKIP
+        >>> [t.name for t in list_workflow_templates(cat.store)]  # doctest: +SKIP
         ['flood-model']
     """
-    from steplineage.store import orm
+    from steplineage.store.registry import list_templates
 
-    with catalog.session() as s:
-        return [_from_row(r) for r in
-                s.scalars(select(orm.WorkflowTemplate).order_by(orm.WorkflowTemplate.name))]
+    return [from_stored(r) for r in list_templates(store)]

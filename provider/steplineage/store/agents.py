@@ -5,15 +5,35 @@ Example:
     >>> agent_id = add_agent(store, "ada", "person", "modeller")
     >>> agent_id == add_agent(store, "ada", "person", "")
     True
+    >>> [(a.name, a.description) for a in list_agents(store, kind="person")]
+    [('ada', 'modeller')]
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from steplineage.store import orm
 from steplineage.store.apply import ensure_agent
 from steplineage.store.store import Store
 
-__all__ = ["add_agent", "link_agent"]
+__all__ = ["AgentRow", "add_agent", "agents_of", "link_agent", "list_agents"]
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """A registered agent."""
+
+    id: str
+    name: str
+    kind: str
+    description: str
+
+
+def _row(row: orm.Agent) -> AgentRow:
+    return AgentRow(id=row.id, name=row.name, kind=row.kind, description=row.description)
 
 
 def add_agent(store: Store, name: str, kind: str, description: str) -> str:
@@ -33,3 +53,22 @@ def link_agent(store: Store, execution_id: str, agent: str, role: str) -> None:
         agent_id = ensure_agent(s, agent, "person")
         if s.get(orm.ExecutionAgent, (execution_id, agent_id)) is None:
             s.add(orm.ExecutionAgent(execution_id=execution_id, agent_id=agent_id, role=role))
+
+
+def list_agents(store: Store, kind: str | None = None) -> list[AgentRow]:
+    """Every agent (of one kind), by name."""
+    query = select(orm.Agent).order_by(orm.Agent.name)
+    if kind is not None:
+        query = query.where(orm.Agent.kind == kind)
+    with store.session() as s:
+        return [_row(a) for a in s.scalars(query)]
+
+
+def agents_of(store: Store, execution_id: str) -> list[tuple[AgentRow, str]]:
+    """(agent, role) for each agent linked to one execution, by name."""
+    with store.session() as s:
+        rows = s.execute(select(orm.Agent, orm.ExecutionAgent.role)
+                         .join(orm.ExecutionAgent, orm.ExecutionAgent.agent_id == orm.Agent.id)
+                         .where(orm.ExecutionAgent.execution_id == execution_id)
+                         .order_by(orm.Agent.name))
+        return [(_row(agent), role) for agent, role in rows]

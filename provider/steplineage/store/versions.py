@@ -23,8 +23,8 @@ from steplineage.store import orm
 if TYPE_CHECKING:
     from steplineage.store.store import Store
 
-__all__ = ["current_version", "get_or_create_version", "insert_or_lose_race",
-           "insert_versions_skipping_existing", "current_hash", "placeholder_hash",
+__all__ = ["current_hash", "current_version", "get_or_create_version", "insert_or_lose_race",
+           "insert_versions_skipping_existing", "latest_output", "placeholder_hash",
            "version_id_for"]
 
 
@@ -91,6 +91,15 @@ def insert_or_lose_race(session: Session, row: object) -> bool:
     return True
 
 
+def latest_output(session: Session, resource_id: str, subpath: str) -> orm.Version | None:
+    """The version most recently written (by a valid output edge) to a ref, else None."""
+    return session.scalars(
+        select(orm.Version).join(orm.LineageEdge, orm.LineageEdge.version_id == orm.Version.id)
+        .where(orm.Version.resource_id == resource_id, orm.Version.subpath == subpath,
+               orm.LineageEdge.role == "output", orm.LineageEdge.valid.is_(True))
+        .order_by(orm.LineageEdge.created_at.desc()).limit(1)).first()
+
+
 def current_version(session: Session, resource_id: str, ref: ResourceRef,
                     digest: Digest | None) -> orm.Version:
     """The version ``ref`` holds now: its content hash (``digest``, computed by the caller
@@ -99,12 +108,7 @@ def current_version(session: Session, resource_id: str, ref: ResourceRef,
     if digest is not None:
         return get_or_create_version(session, resource_id, ref.subpath, digest.sha256, "sha256",
                                      digest.length)
-    latest = session.scalars(
-        select(orm.Version).join(orm.LineageEdge, orm.LineageEdge.version_id == orm.Version.id)
-        .where(orm.Version.resource_id == resource_id,
-               orm.Version.subpath == (ref.subpath or ""),
-               orm.LineageEdge.role == "output", orm.LineageEdge.valid.is_(True))
-        .order_by(orm.LineageEdge.created_at.desc()).limit(1)).first()
+    latest = latest_output(session, resource_id, ref.subpath or "")
     if latest is not None:
         return latest
     return get_or_create_version(session, resource_id, ref.subpath,

@@ -1,7 +1,9 @@
 """``RegistryMixin``: the registry's methods on :class:`~steplineage.catalog.catalog.Catalog`.
 
-Each method is a thin call into its module (imported on first use, so
-``import steplineage`` stays light); the modules hold the logic.
+Each method is a thin call into its :mod:`steplineage.registry` module (imported
+on first use, so ``import steplineage`` stays light), passing the catalog where
+the module needs facade services (:mod:`steplineage.registry.ports`) and only
+the store where that is all it needs; the modules hold the logic.
 
 Example:
     >>> import steplineage as sl, tempfile
@@ -55,7 +57,7 @@ class RegistryMixin:
         """
         from steplineage.registry.templates import get_workflow_template
 
-        return get_workflow_template(self._cat(), name_or_id)
+        return get_workflow_template(self._cat().store, name_or_id)
 
     def list_workflow_templates(self) -> list[WorkflowTemplate]:
         """Every registered workflow template, by name.
@@ -66,7 +68,7 @@ class RegistryMixin:
         """
         from steplineage.registry.templates import list_workflow_templates
 
-        return list_workflow_templates(self._cat())
+        return list_workflow_templates(self._cat().store)
 
     # -- model runs ---------------------------------------------------------------------
 
@@ -79,7 +81,7 @@ class RegistryMixin:
         Example:
             >>> run_id = cat.register_model_run(record)  # doctest: +SKIP
         """
-        from steplineage.registry.store import register_one
+        from steplineage.registry.registration import register_one
 
         return register_one(self._cat(), record)
 
@@ -97,7 +99,7 @@ class RegistryMixin:
             >>> result = cat.register_batch_model_runs([rec1, rec2])  # doctest: +SKIP
             >>> result.batch_id, len(result.run_ids)  # doctest: +SKIP
         """
-        from steplineage.registry.store import register_batch
+        from steplineage.registry.registration import register_batch
 
         return register_batch(self._cat(), records, batch_id=batch_id)
 
@@ -109,7 +111,7 @@ class RegistryMixin:
             >>> cat.update_model_run(run_id, "wrong rainfall version", fixed).revision  # doctest: +SKIP
             2
         """
-        from steplineage.registry.store import update_run
+        from steplineage.registry.registration import update_run
 
         return update_run(self._cat(), run_id, reason, record)
 
@@ -120,9 +122,9 @@ class RegistryMixin:
             >>> [h.reason for h in cat.get_model_run(run_id).history]  # doctest: +SKIP
             ['wrong rainfall version']
         """
-        from steplineage.registry.store import get_model_run
+        from steplineage.registry.registration import get_model_run
 
-        return get_model_run(self._cat(), run_id)
+        return get_model_run(self._cat().store, run_id)
 
     # -- CSV ----------------------------------------------------------------------------
 
@@ -179,7 +181,7 @@ class RegistryMixin:
         """
         from steplineage.registry.pipelines import get_pipeline
 
-        return get_pipeline(self._cat(), name_or_id)
+        return get_pipeline(self._cat().store, name_or_id)
 
     def list_pipelines(self) -> list[PipelineRecord]:
         """Every pipeline, by name.
@@ -190,7 +192,7 @@ class RegistryMixin:
         """
         from steplineage.registry.pipelines import list_pipelines
 
-        return list_pipelines(self._cat())
+        return list_pipelines(self._cat().store)
 
     def set_pipeline_active(self, name_or_id: str, active: bool) -> PipelineRecord:
         """Switch a pipeline on or off (off: runs are recorded as skipped, not run).
@@ -201,7 +203,7 @@ class RegistryMixin:
         """
         from steplineage.registry.pipelines import set_pipeline_active
 
-        return set_pipeline_active(self._cat(), name_or_id, active)
+        return set_pipeline_active(self._cat().store, name_or_id, active)
 
     # -- agents and health --------------------------------------------------------------
 
@@ -214,7 +216,7 @@ class RegistryMixin:
         """
         from steplineage.registry.agents import list_agents
 
-        return list_agents(self._cat(), kind)
+        return list_agents(self._cat().store, kind)
 
     def agents_of(self, execution_id: str) -> list[AgentLink]:
         """The agents linked to an execution, with their roles.
@@ -225,7 +227,7 @@ class RegistryMixin:
         """
         from steplineage.registry.agents import agents_of
 
-        return agents_of(self._cat(), execution_id)
+        return agents_of(self._cat().store, execution_id)
 
     def health(self) -> HealthReport:
         """Catalog reachability, schema version, object store and spool state (never raises).
