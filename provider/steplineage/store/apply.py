@@ -29,9 +29,9 @@ from __future__ import annotations
 import logging
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, insert, select, update
@@ -44,13 +44,15 @@ from steplineage.ops import (STUB_MESSAGE, EdgesAdded, EdgeSpec, ExecutionCreate
                              StatusChanged)
 from steplineage.status import FINAL_STATUSES, Status, allowed_next, can_transition
 from steplineage.store import orm
+from steplineage.store.engine import chunks, insert_skipping_existing
+from steplineage.store.records import aware
+from steplineage.store.versions import VERSION_KEY
 
-__all__ = ["ApplyResult", "apply_op", "apply_ops", "ensure_agent", "insert_skipping_existing"]
+__all__ = ["ApplyResult", "apply_op", "apply_ops", "ensure_agent"]
 
 log = logging.getLogger(__name__)
 
 _AGENT_NAMESPACE = uuid.UUID("0b6c7e0e-8a5e-4f39-9a53-5c1e2a3f4d21")
-_CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
 
 EXE, HIST, WF = orm.Execution.__table__, orm.StatusHistory.__table__, orm.Workflow.__table__
 VER, EDGE, RES = orm.Version.__table__, orm.LineageEdge.__table__, orm.Resource.__table__
@@ -99,18 +101,6 @@ def agent_id_for(name: str) -> str:
     return str(uuid.uuid5(_AGENT_NAMESPACE, name))
 
 
-def insert_skipping_existing(s: Session, table: Table, index_elements: list[str]) -> Any:
-    """INSERT that leaves rows already there alone (one statement, no savepoint)."""
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # other databases: a plain insert (a concurrent duplicate fails the transaction)
-        return insert(table)
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
-
-
 def _insert_known(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert workflow/agent rows not known to exist; remembered once committed."""
     known = _KNOWN.setdefault(s.get_bind(), set())
@@ -123,19 +113,6 @@ def _insert_known(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     s.info.setdefault("steplineage_on_commit", []).append(lambda: known.update(ids))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the catalog stores UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
-
-
-def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
-    items = sorted(items)
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
-
-
 class _UnitOfWork:
     """What ``ops`` touch, read once, changed in memory, written in a few statements."""
 
@@ -145,7 +122,7 @@ class _UnitOfWork:
         self.new_exes: dict[str, dict[str, Any]] = {}
         self.dirty: set[str] = set()
         self.history: dict[str, dict[int, tuple[str, datetime]]] = {}
-        self.max_seq: dict[str, int] = {}
+        self.max_seq: dict[str, int] = {}  # highest seq stored per execution, once known
         self.new_history: list[dict[str, Any]] = []
         self.workflows: list[dict[str, Any]] = []
         self.agents: list[dict[str, Any]] = []
@@ -205,24 +182,24 @@ class _UnitOfWork:
                 edge_ids.update(e.id for e in specs)
         lock = self.conn.dialect.name == "postgresql"  # concurrent status changes queue here
         for ids, locked in ((changed, lock), (parents - changed, False)):
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 query = select(*(EXE.c[c] for c in _EXE_COLUMNS)).where(EXE.c.id.in_(chunk))
                 for row in self.conn.execute(query.with_for_update() if locked
                                              else query).mappings():
                     self.exes[row["id"]] = dict(row)
         if not self.strict:  # only a replay meets its own history rows again
-            for chunk in _chunks(changed):
+            for chunk in chunks(changed):
                 for exe_id, seq, status, at in self.conn.execute(
                         select(HIST.c.execution_id, HIST.c.seq, HIST.c.status, HIST.c.at)
                         .where(HIST.c.execution_id.in_(chunk))):
-                    self.history.setdefault(exe_id, {})[seq] = (status, _aware(at))
+                    self.history.setdefault(exe_id, {})[seq] = (status, aware(at))
                     self.max_seq[exe_id] = max(self.max_seq.get(exe_id, 0), seq)
-        for chunk in _chunks(edge_ids):
+        for chunk in chunks(edge_ids):
             for eid, vid, valid in self.conn.execute(
                     select(EDGE.c.id, EDGE.c.version_id, EDGE.c.valid)
                     .where(EDGE.c.id.in_(chunk))):
                 self.edges[eid] = (vid, bool(valid))
-        for chunk in _chunks(hashes):
+        for chunk in chunks(hashes):
             for vid, rid, sub, hash_ in self.conn.execute(
                     select(VER.c.id, VER.c.resource_id, VER.c.subpath, VER.c.hash)
                     .where(VER.c.hash.in_(chunk))):
@@ -299,15 +276,19 @@ class _UnitOfWork:
     def _history(self, exe_id: str, seq: int | None, status: Status, message: str,
                  at: datetime) -> None:
         rows = self.history.setdefault(exe_id, {})
-        if exe_id not in self.max_seq:  # a live writer's history was not read: ask once
-            self.max_seq[exe_id] = self.conn.execute(select(func.max(HIST.c.seq)).where(
-                HIST.c.execution_id == exe_id)).scalar() or 0
         if seq is None or seq in rows:  # appended, or another writer took this seq
-            seq = self.max_seq[exe_id] + 1
+            seq = max([self._stored_max_seq(exe_id), *rows]) + 1
         rows[seq] = (status.value, at)
-        self.max_seq[exe_id] = max(self.max_seq.get(exe_id, 0), seq)
         self.new_history.append({"execution_id": exe_id, "seq": seq, "status": status.value,
                                  "message": message, "at": at})
+
+    def _stored_max_seq(self, exe_id: str) -> int:
+        """The highest seq in the database; a live writer's history is not read, so ask once
+        (only when an append has no seq of its own, or its seq is taken)."""
+        if exe_id not in self.max_seq:
+            self.max_seq[exe_id] = self.conn.execute(select(func.max(HIST.c.seq)).where(
+                HIST.c.execution_id == exe_id)).scalar() or 0
+        return self.max_seq[exe_id]
 
     def _seen(self, op: StatusChanged) -> bool:
         """Whether this status change is already recorded (a replay, a re-delivery)."""
@@ -338,7 +319,7 @@ class _UnitOfWork:
             self._history(op.execution_id, op.seq, target,
                           f"{op.message} [not applied: execution was already {current.value}]",
                           at)
-            start = _aware(row.get("start_time"))
+            start = aware(row.get("start_time"))
             if target is Status.running and start is not None and at < start:
                 self._set(row, start_time=at)  # a late start still says when it began
                 self._duration(row)
@@ -359,7 +340,7 @@ class _UnitOfWork:
             self.completed.add(row["id"])
 
     def _duration(self, row: dict[str, Any]) -> None:
-        start, stop = _aware(row.get("start_time")), _aware(row.get("stop_time"))
+        start, stop = aware(row.get("start_time")), aware(row.get("stop_time"))
         if start is not None and stop is not None:
             self._set(row, duration_seconds=max((stop - start).total_seconds(), 0.0))
 
@@ -470,8 +451,7 @@ class _UnitOfWork:
             conn.execute(insert_skipping_existing(self.s, LINK, ["execution_id", "agent_id"]),
                          self.links)
         if self.new_versions:
-            conn.execute(insert_skipping_existing(self.s, VER,
-                                                  ["resource_id", "subpath", "hash"]),
+            conn.execute(insert_skipping_existing(self.s, VER, VERSION_KEY),
                          self.new_versions)
             self._settle_versions()
         if self.new_assets:
@@ -484,7 +464,7 @@ class _UnitOfWork:
             conn.execute(update(EDGE).where(EDGE.c.id == bindparam("b_id")).values(
                 version_id=bindparam("version_id"), valid=bindparam("valid"),
                 created_at=bindparam("created_at")), list(self.edge_updates.values()))
-        for chunk in _chunks(self.completed):
+        for chunk in chunks(self.completed):
             conn.execute(update(EDGE).where(and_(EDGE.c.execution_id.in_(chunk),
                                                  EDGE.c.role == "output",
                                                  EDGE.c.valid.is_(False))).values(valid=True))
@@ -494,7 +474,7 @@ class _UnitOfWork:
         ours = {v["id"] for v in self.new_versions}
         wanted = {(v["resource_id"], v["subpath"], v["hash"]): v["id"] for v in self.new_versions}
         lost: dict[str, str] = {}
-        for chunk in _chunks({k[2] for k in wanted}):
+        for chunk in chunks({k[2] for k in wanted}):
             for vid, rid, sub, hash_ in self.conn.execute(
                     select(VER.c.id, VER.c.resource_id, VER.c.subpath, VER.c.hash)
                     .where(VER.c.hash.in_(chunk))):

@@ -14,22 +14,29 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, Table, create_engine, event, insert, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from steplineage.errors import CatalogSchemaError, CatalogURLError, ConfigurationError
 
-__all__ = ["check_schema", "create_catalog_engine", "current_revision", "head_revision",
-           "is_unreachable", "normalise_url", "upgrade", "url_with_password"]
+__all__ = ["IN_LIST_MAX", "check_schema", "chunks", "create_catalog_engine", "current_revision",
+           "head_revision", "insert_skipping_existing", "is_unreachable", "normalise_url", "upgrade",
+           "url_with_password"]
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Values per ``IN (...)`` list: well under every driver's bound-parameter limit.
+IN_LIST_MAX = 500
+_T = TypeVar("_T")
 _SUPPORTED = ("sqlite", "postgresql")
 
 
@@ -79,6 +86,33 @@ def url_with_password(url: str, password: str) -> str:
     if parsed.password or parsed.get_backend_name() == "sqlite":
         return url
     return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def chunks(values: Iterable[_T]) -> Iterator[list[_T]]:
+    """``values`` sorted, without repeats, in lists of at most ``IN_LIST_MAX``.
+
+    Example:
+        >>> [len(c) for c in chunks(range(1200))]
+        [500, 500, 200]
+    """
+    items = sorted(set(values))  # type: ignore[type-var]
+    for i in range(0, len(items), IN_LIST_MAX):
+        yield items[i:i + IN_LIST_MAX]
+
+
+def insert_skipping_existing(s: Session, table: Table, index_elements: list[str]) -> Any:
+    """INSERT that leaves rows already there (same ``index_elements``) alone.
+
+    One statement instead of a savepoint around an insert that may lose a race.
+    """
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # other databases: a plain insert (a concurrent duplicate fails the transaction)
+        return insert(table)
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def _on_sqlite_connect(dbapi_conn, _record) -> None:  # pragma: no cover - trivial

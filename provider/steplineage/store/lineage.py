@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from steplineage.store import orm
+from steplineage.store.engine import chunks
 
 if TYPE_CHECKING:
     from steplineage.store.store import Store
@@ -40,7 +41,6 @@ WalkRow = tuple[str, str, int, str | None, str | None, str | None]
 # One-letter kind codes inside the walk's SQL, so the recursion carries short strings.
 _KINDS = {"e": "execution", "v": "version", "a": "asset", "d": "dataset_version", "g": "agent"}
 _CODES = {kind: code for code, kind in _KINDS.items()}
-_CHUNK = 500  # ids per IN (...): well under every driver's bound-parameter limit
 
 _KIND_CASE = ("CASE WHEN t.version_id IS NOT NULL THEN 'v' WHEN t.asset_id IS NOT NULL THEN 'a' "
               "ELSE 'd' END")
@@ -207,8 +207,8 @@ class LineageReader:
         name, agent_kind.
         """
         out: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(ids), _CHUNK):
-            out.update(_DESCRIBERS[kind](self._s, ids[i:i + _CHUNK]))
+        for chunk in chunks(ids):
+            out.update(_DESCRIBERS[kind](self._s, chunk))
         return out
 
     def exists(self, kind: str, node: str) -> bool:
@@ -228,11 +228,11 @@ class LineageReader:
     def agents_of(self, execution_ids: Sequence[str]) -> list[tuple[str, str, str]]:
         """(id, name, kind) of the agents linked to any of these executions, once each."""
         found: dict[str, tuple[str, str, str]] = {}
-        for i in range(0, len(execution_ids), _CHUNK):
+        for chunk in chunks(execution_ids):
             rows = self._s.execute(
                 select(orm.Agent.id, orm.Agent.name, orm.Agent.kind).join(
                     orm.ExecutionAgent, orm.ExecutionAgent.agent_id == orm.Agent.id)
-                .where(orm.ExecutionAgent.execution_id.in_(execution_ids[i:i + _CHUNK])))
+                .where(orm.ExecutionAgent.execution_id.in_(chunk)))
             found.update((r.id, (r.id, r.name, r.kind)) for r in rows)
         return list(found.values())
 

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from steplineage.ids import new_id, utcnow
 from steplineage.store import orm
-from steplineage.store.registry import chunks
-from steplineage.store.versions import insert_versions_skipping_existing
+from steplineage.store.engine import chunks
+from steplineage.store.engine import insert_skipping_existing
+from steplineage.store.versions import VERSION_KEY
 
 __all__ = ["LockedRun", "NewRun", "RunEdge", "VersionKey", "insert_batch", "insert_runs",
            "lock_model_run", "replace_model_run"]
@@ -123,7 +124,7 @@ def _version_ids(s: Session, keys: set[VersionKey], new: set[VersionKey]
     content = _existing_versions(s, shared)  # a hash under the other kind is the same version
     missing = sorted({k for k in shared if k[:3] not in content})
     if missing:
-        s.connection().execute(insert_versions_skipping_existing(s), _version_rows(missing))
+        s.connection().execute(insert_skipping_existing(s, orm.Version.__table__, VERSION_KEY), _version_rows(missing))
         content.update(_existing_versions(s, set(missing)))
     fresh_rows = _version_rows(sorted(new))
     if fresh_rows:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import overload
+
 from steplineage.models import (
     AssetRecord,
     EdgeRole,
@@ -16,8 +19,24 @@ from steplineage.models import (
 from steplineage.status import Status
 from steplineage.store import orm
 
-__all__ = ["asset_record", "edge_record", "execution_record", "resource_record",
+__all__ = ["asset_record", "aware", "edge_record", "execution_record", "resource_record",
            "workflow_record"]
+
+
+
+@overload
+def aware(value: datetime) -> datetime: ...
+
+
+@overload
+def aware(value: None) -> None: ...
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A datetime read from a row, in UTC (SQLite hands back naive ones; all are UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
 
 
 def workflow_record(row: orm.Workflow) -> WorkflowRecord:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,22 +26,14 @@ from sqlalchemy.orm import Session
 
 from steplineage.models import ResourceRef
 from steplineage.store import orm
+from steplineage.store.engine import chunks
+from steplineage.store.records import aware
 from steplineage.store.store import Store
 from steplineage.store.versions import insert_or_lose_race, latest_output, placeholder_hash
 
 __all__ = ["RunLookups", "StoredBatch", "StoredModelRun", "StoredRevision", "TemplateRow",
-           "batch_records", "chunks", "find_batch", "find_model_run", "find_template",
+           "batch_records", "find_batch", "find_model_run", "find_template",
            "insert_template", "list_templates"]
-
-_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
-
-
-def chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    """``values`` sorted, without repeats, in lists of at most 500."""
-    items = sorted(set(values))
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
-
 
 @dataclass(frozen=True)
 class TemplateRow:
@@ -134,11 +126,6 @@ def list_templates(store: Store) -> list[TemplateRow]:
                 s.scalars(select(orm.WorkflowTemplate).order_by(orm.WorkflowTemplate.name))]
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; the catalog stores UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-
-
 def find_model_run(store: Store, run_id: str) -> StoredModelRun | None:
     """The model run registered as execution ``run_id``, with its audit trail; else None."""
     with store.session() as s:
@@ -155,7 +142,7 @@ def find_model_run(store: Store, run_id: str) -> StoredModelRun | None:
             batch_id=run.batch_id, batch_row=run.batch_row, revision=run.revision,
             record=run.record, history=tuple(
                 StoredRevision(revision=r.revision, reason=r.reason,
-                               replaced_at=_aware(r.replaced_at), record=r.record)
+                               replaced_at=aware(r.replaced_at), record=r.record)
                 for r in revisions))
 
 

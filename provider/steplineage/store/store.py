@@ -22,14 +22,15 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from steplineage.errors import CatalogUnavailableError, ConcurrentWriteError
 from steplineage.store import engine as engines
+from steplineage.store.apply import ApplyResult, apply_ops
 
 if TYPE_CHECKING:
     from steplineage.ops import Op
-    from steplineage.store.apply import ApplyResult
 
 __all__ = ["Store", "catalog_identity"]
 
@@ -129,10 +130,6 @@ class Store:
         Example:
             >>> store.apply([ExecutionCreated(...)])  # doctest: +SKIP
         """
-        from sqlalchemy.exc import IntegrityError
-
-        from steplineage.store.apply import apply_ops
-
         try:
             with self.session() as s:
                 result = apply_ops(s, ops, strict=strict)

@@ -10,21 +10,22 @@ readers and writers of the same table still meet in the lineage graph.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from steplineage.hashing import Digest
 from steplineage.models import ResourceRef
 from steplineage.store import orm
+from steplineage.store.engine import insert_skipping_existing
 
 if TYPE_CHECKING:
     from steplineage.store.store import Store
 
 __all__ = ["current_hash", "current_version", "get_or_create_version", "insert_or_lose_race",
-           "insert_versions_skipping_existing", "latest_output", "placeholder_hash",
+           "VERSION_KEY", "latest_output", "placeholder_hash",
            "version_id_for"]
 
 
@@ -47,16 +48,17 @@ _VERSION_ID_BY_KEY = select(orm.Version.id).where(orm.Version.resource_id == bin
 
 def version_id_for(session: Session, resource_id: str, subpath: str | None, hash_: str,
                    kind: str, length: int | None) -> str:
-    """The id of the version row for (ref, hash), created if new: the hot path of a step.
+    """The id of the version row for (ref, hash), created if new.
 
-    Column rows, not ORM objects; a new version costs one SELECT and one INSERT.
+    Column rows, not ORM objects; a new version costs one SELECT and one INSERT. (A step's
+    own writes resolve versions in bulk in :mod:`~steplineage.store.apply`.)
     """
     key = {"resource_id": resource_id, "subpath": subpath or "", "hash": hash_}
     found = session.execute(_VERSION_ID_BY_KEY, key).scalar()
     if found is not None:
         return found
     new_id = orm.new_id()
-    inserted = session.execute(insert_versions_skipping_existing(session),
+    inserted = session.execute(insert_skipping_existing(session, orm.Version.__table__, VERSION_KEY),
                                {"id": new_id, **key, "kind": kind, "length": length,
                                 "created_at": orm.utcnow()})
     if inserted.rowcount == 1:
@@ -64,21 +66,8 @@ def version_id_for(session: Session, resource_id: str, subpath: str | None, hash
     return session.execute(_VERSION_ID_BY_KEY, key).scalar_one()  # a concurrent writer's row
 
 
-def insert_versions_skipping_existing(session: Session) -> Any:
-    """INSERT INTO versions that leaves rows already there (same ref and hash) alone.
-
-    One statement instead of a savepoint around an insert that may lose a race.
-    """
-    table = orm.Version.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # other databases: a plain insert (a concurrent duplicate fails the transaction)
-        return insert(table)
-    return dialect_insert(table).on_conflict_do_nothing(
-        index_elements=["resource_id", "subpath", "hash"])
+#: What makes a version row unique: one row per (ref, content hash).
+VERSION_KEY = ["resource_id", "subpath", "hash"]
 
 
 def insert_or_lose_race(session: Session, row: object) -> bool:
