@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from compose_stack import compose_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
@@ -72,22 +73,12 @@ def services_in(model: dict[str, Any], profile: str | None) -> set[str]:
             if not svc.get("profiles") or profile in svc["profiles"]}
 
 
-def _compose_cli() -> list[str] | None:
-    """`docker compose` (the v2 plugin), else the standalone v1 `docker-compose`, else None."""
-    if shutil.which("docker") and subprocess.run(
-            ["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return None
-
-
-@pytest.mark.skipif(_compose_cli() is None and os.environ.get("CI") != "true",
+@pytest.mark.skipif(compose_cli() is None and os.environ.get("CI") != "true",
                     reason="neither `docker compose` (plugin) nor `docker-compose` is installed; "
                            "the other tests check the file without them")
 @pytest.mark.parametrize("profile", [None, "prefect"])
 def test_docker_compose_config_accepts_the_file(profile: str | None, tmp_path: Path) -> None:
-    cli = _compose_cli()
+    cli = compose_cli()
     compose_file = COMPOSE
     if cli == ["docker-compose"]:
         # Compose v1 predates the top-level `name:` key (v2 reads it; v1 rejects it):
