@@ -125,7 +125,7 @@ def run_demo(out: Console, home: Path | None = None, workdir: Path | None = None
     names = {r.id: r.name for r in records}
     assets = {a.id: a for a in cat.list_assets()}
     edges = [e for r in records for e in cat.list_edges(r.id)]
-    out.print(f"[bold]steplineage demo[/bold] — catalog {cat.url}")
+    out.print(f"[bold]steplineage demo[/bold] — catalog {cat.store.identity}")
     out.print(executions_table(records, title="Executions of this run"))
     out.print(edges_table(edges, names, assets))
     out.print(execution_panel(cat, evaluate.id))
